@@ -1,0 +1,154 @@
+"""The pipeline's steps, shared by the Faust agents and ``vigil replay``.
+
+Each step turns one record shape into the next by calling the pure logic in
+``models/``; nothing here touches Kafka, so the live path and the offline replay run
+exactly the same code. The Faust agents add only I/O, batching and state storage.
+
+    raw bytes ──normalize──▶ Post ──score (batch)──▶ ScoredPost ──detect──▶ TrendSignal
+                                                        │                       │
+                                                        └───────escalate────────┘──▶ Escalation
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Optional, Sequence
+
+from config.settings import Settings
+from models.bursts import BurstDetector, BurstParams, BurstSignal, BurstState
+from models.dedup import DedupWindow
+from models.escalation import (Draft, IncidentLedger, IncidentState, escalation_id,
+                               moderation_draft, trend_draft)
+from models.eventtime import parse_event_time, to_iso
+from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.pseudonym import Pseudonymizer
+from models.sentiment import SentimentScorer
+from models.toxicity import LexicalToxicityScorer
+from streams.records import DeadLetter, Escalation, Post, ScoredPost, TrendSignal
+
+__all__ = ["Steps", "MalformedPost"]
+
+
+class Steps:
+    """All model state for one worker (or one replay). Not shared across threads,
+    except :meth:`score_batch`, which only reads loaded models."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.normalizer = Normalizer(
+            Pseudonymizer(settings.effective_pseudonym_key),
+            NormalizeLimits(settings.max_payload_bytes, settings.max_text_chars,
+                            settings.max_clock_skew_s))
+        self.dedup = DedupWindow(settings.dedup_window_s, settings.dedup_max_keys)
+        self.toxicity = LexicalToxicityScorer()
+        self.sentiment = SentimentScorer()
+        self.detector = BurstDetector(BurstParams(
+            window_s=settings.burst_window_s, z=settings.burst_z,
+            min_count=settings.burst_min_count, min_history=settings.burst_min_history,
+            alpha=settings.burst_alpha))
+        self.ledger = IncidentLedger()
+        self.model_version = f"{self.toxicity.version}+{self.sentiment.version}"
+
+    def load_models(self) -> None:
+        """Load weights up front so the first batch does not pay for it."""
+        self.toxicity.load()
+        self.sentiment.load()
+
+    # -- normalize: bytes -> Post | None (duplicate) | MalformedPost -------------------
+    def normalize(self, raw: bytes, *, fmt: Optional[str], ingested_ts: float,
+                  now: Optional[float] = None) -> Optional[Post]:
+        fields, ts = self.normalizer.normalize(raw, fmt=fmt, now=now or time.time())
+        if self.dedup.seen(fields["platform"], fields["post_id"], ts):
+            return None
+        return Post(ingested_at=to_iso(ingested_ts), **fields)
+
+    @staticmethod
+    def dead_letter(exc: MalformedPost, raw: bytes, *, key: Optional[bytes],
+                    headers: dict[str, str], topic: str, partition: int, offset: int,
+                    now: Optional[float] = None) -> DeadLetter:
+        return DeadLetter(
+            reason=exc.reason, detail=exc.detail, source_topic=topic,
+            source_partition=partition, source_offset=offset,
+            value_b64=base64.b64encode(raw).decode(),
+            key_b64=base64.b64encode(key).decode() if key is not None else None,
+            headers=headers, failed_at=to_iso(now or time.time()))
+
+    # -- score: [Post] -> [ScoredPost]; CPU-bound, run it in an executor ---------------
+    def score_batch(self, posts: Sequence[Post]) -> list[ScoredPost]:
+        texts = [p.text for p in posts]
+        tox = self.toxicity.score_batch(texts)
+        sent = self.sentiment.score_batch(texts)
+        now = to_iso(time.time())
+        threshold = self.settings.toxicity_threshold
+        return [
+            ScoredPost(post=p, toxicity=round(t.toxicity, 4), sentiment=round(s, 4),
+                       model_version=self.model_version,
+                       decision="escalate" if t.toxicity >= threshold else "none",
+                       scored_at=now, categories={k: round(v, 4) for k, v in t.categories.items()},
+                       explanation=t.explanation(), terms=list(t.terms))
+            for p, t, s in zip(posts, tox, sent)
+        ]
+
+    # -- detect: ScoredPost + community state -> [TrendSignal] -------------------------
+    def detect(self, state: BurstState, scored: ScoredPost) -> list[TrendSignal]:
+        post = scored.post
+        state.platform = state.platform or post.platform
+        signals = self.detector.observe(
+            state, parse_event_time(post.created_at), post.post_id, post.text,
+            scored.sentiment, scored.decision == "escalate")
+        return [self._trend_record(post, sig) for sig in signals]
+
+    def _trend_record(self, post: Post, sig: BurstSignal) -> TrendSignal:
+        trend_id = f"{post.community}:volume:{to_iso(sig.window_start)}"
+        return TrendSignal(
+            trend_id=trend_id, community=post.community, platform=post.platform,
+            topic_id="volume", topic_label="all posts", kind=sig.kind, severity=sig.severity,
+            state=sig.state, window_start=to_iso(sig.window_start),
+            window_end=to_iso(sig.window_end), volume=sig.volume, baseline=sig.baseline,
+            zscore=sig.zscore, growth_rate=sig.growth_rate, sentiment=sig.sentiment,
+            toxicity_share=sig.toxicity_share, first_seen=to_iso(sig.first_seen),
+            emitted_at=to_iso(time.time()), top_terms=list(sig.top_terms),
+            exemplar_post_ids=[p for p, _ in sig.exemplars],
+            exemplars=[s for _, s in sig.exemplars],
+            trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
+
+    # -- escalate: drafts through the incident ledger -> Escalation | None -------------
+    def moderation_draft(self, scored: ScoredPost) -> Optional[Draft]:
+        if scored.decision != "escalate":
+            return None
+        post = scored.post
+        return moderation_draft(
+            platform=post.platform, community=post.community, post_id=post.post_id,
+            author_id=post.author_id, text=post.text, toxicity=scored.toxicity, terms=tuple(scored.terms),
+            url=post.url, event_ts=parse_event_time(post.created_at),
+            high_threshold=self.settings.toxicity_high_threshold)
+
+    def trend_draft(self, trend: TrendSignal) -> Optional[Draft]:
+        sig = BurstSignal(
+            state=trend.state, kind=trend.kind, severity=trend.severity,
+            window_start=parse_event_time(trend.window_start),
+            window_end=parse_event_time(trend.window_end), volume=trend.volume,
+            baseline=trend.baseline, zscore=trend.zscore, growth_rate=trend.growth_rate,
+            sentiment=trend.sentiment, toxicity_share=trend.toxicity_share,
+            first_seen=parse_event_time(trend.first_seen), top_terms=tuple(trend.top_terms),
+            exemplars=tuple(zip(trend.exemplar_post_ids, trend.exemplars)))
+        return trend_draft(community=trend.community, platform=trend.platform,
+                           trend_id=trend.trend_id, signal=sig,
+                           include_opportunities=self.settings.escalate_opportunities)
+
+    def escalate(self, state: Optional[IncidentState], draft: Draft, source_id: str,
+                 ) -> tuple[Optional[IncidentState], Optional[Escalation]]:
+        state, status = self.ledger.apply(state, draft, source_id)
+        if status is None or state is None:
+            return state, None
+        return state, Escalation(
+            id=escalation_id(draft.dedup_key, state.occurrence_count, status),
+            dedup_key=draft.dedup_key, type=draft.type, severity=state.severity,
+            status=status, community=draft.community, platform=draft.platform,
+            title=draft.title, summary=draft.summary,
+            recommended_action=draft.recommended_action,
+            runbook_url=f"{self.settings.runbook_base_url}-{draft.type}",
+            first_seen=to_iso(state.first_seen), last_seen=to_iso(state.last_seen),
+            occurrence_count=state.occurrence_count, created_at=to_iso(time.time()),
+            evidence=draft.evidence)

@@ -1,0 +1,94 @@
+"""The contract every connector follows.
+
+A ``{Platform}Source`` reads posts from a platform and hands each raw payload, as the
+platform sent it, to a :class:`RawSink`, which produces it to ``posts.raw`` keyed by
+community with headers naming the format and the connector. Normalisation happens in
+the pipeline, so a connector never decides what is valid: bad payloads reach the
+dead-letter topic with their original bytes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = ["RawSink", "KafkaRawSink", "Source", "OptionalDependencyError", "require"]
+
+CONNECTOR_VERSION = "1"
+
+
+class OptionalDependencyError(ImportError):
+    pass
+
+
+def require(module: str, extra: str):
+    """Import an optional platform library or explain which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise OptionalDependencyError(
+            f"this connector needs the {module!r} package: pip install 'vigil[{extra}]'"
+        ) from None
+
+
+class RawSink(ABC):
+    @abstractmethod
+    def produce(self, community: Optional[str], payload: bytes, *, fmt: str,
+                platform: str, connector: str) -> None: ...
+
+    @abstractmethod
+    def flush(self) -> None: ...
+
+    def close(self) -> None:
+        self.flush()
+
+
+class KafkaRawSink(RawSink):
+    """Produces to ``posts.raw`` with kafka-python; acks=all so a post is on the broker
+    before ``flush`` returns."""
+
+    def __init__(self, bootstrap: str, topic: str = "posts.raw"):
+        from kafka import KafkaProducer
+
+        self.topic = topic
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                       client_id="vigil-connector")
+
+    def produce(self, community, payload, *, fmt, platform, connector):
+        headers = [("vigil-format", fmt.encode()), ("vigil-platform", platform.encode()),
+                   ("vigil-connector", f"{connector}/{CONNECTOR_VERSION}".encode())]
+        key = community.encode() if community else None
+        self._producer.send(self.topic, key=key, value=payload, headers=headers)
+
+    def flush(self) -> None:
+        self._producer.flush()
+
+    def close(self) -> None:
+        self._producer.flush()
+        self._producer.close()
+
+
+@dataclass
+class SourceStats:
+    read: int = 0
+    produced: int = 0
+
+
+class Source(ABC):
+    """Reads a platform and produces raw payloads to a sink until done or stopped."""
+
+    platform: str = "unknown"
+
+    def __init__(self, sink: RawSink):
+        self.sink = sink
+        self.stats = SourceStats()
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    @abstractmethod
+    def run(self) -> SourceStats: ...

@@ -1,0 +1,225 @@
+"""Volume bursts per community, in event time, against an adaptive baseline.
+
+Each community's posts fall into tumbling event-time windows of ``window_s``. When a
+window closes, its count updates an exponentially weighted mean and variance of
+"posts per window" (Welford-style EWMA, ``alpha``). While a window is open, the running
+count is compared with that baseline; once it exceeds ``mean + z·σ`` (σ floored at the
+Poisson σ = √mean, so a very regular community does not alert on noise) and at least
+``min_count`` posts, a burst starts. It ends at the first window that closes back
+under ``mean + 2σ``. Windows inside a burst do not feed the baseline, so a long burst
+does not teach the detector that bursts are normal.
+
+One burst yields exactly two signals: ``rising`` when it starts and ``resolved`` when it
+ends, with a stable ``trend_id`` so downstream can update instead of duplicating.
+
+>>> from models.bursts import BurstDetector, BurstParams
+>>> d = BurstDetector(BurstParams(window_s=60, z=4, min_count=8, min_history=5, alpha=0.2))
+>>> state = BurstState()
+>>> quiet = [d.observe(state, t * 20.0, f"q{t}", "all fine here", 0.1, False) for t in range(30)]
+>>> sum(len(s) for s in quiet)
+0
+>>> burst = [d.observe(state, 600 + i, f"b{i}", "servers down again", -0.6, False) for i in range(20)]
+>>> [(s.state, s.kind) for out in burst for s in out]
+[('rising', 'threat')]
+>>> after = [d.observe(state, 700 + t * 20.0, f"a{t}", "ok now", 0.2, False) for t in range(10)]
+>>> [s.state for out in after for s in out]
+['resolved']
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+__all__ = ["BurstParams", "BurstState", "BurstSignal", "BurstDetector", "top_terms"]
+
+_WORD = re.compile(r"[a-z][a-z0-9'\-]{2,}")
+STOPWORDS = frozenset("""
+the and for are but not you all any can had her was one our out has him his how its
+let may new now old see two way who did get got just than that this with have from they
+will your what when been were into more some them then there these would about which
+their also only over such very even much like after back still here dont cant im ive
+its thats youre theyre isnt wasnt again really today because could should being every
+""".split())
+
+
+def top_terms(counts: "Counter[str] | dict[str, int]", n: int = 5) -> list[str]:
+    return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
+@dataclass(frozen=True)
+class BurstParams:
+    window_s: float = 600.0
+    z: float = 4.0
+    min_count: int = 8
+    min_history: int = 6
+    alpha: float = 0.1
+    max_exemplars: int = 3
+    max_terms_tracked: int = 200
+
+
+@dataclass
+class BurstState:
+    """One community's detector state; ``to_dict``/``from_dict`` for a Faust table."""
+
+    window_start: Optional[float] = None
+    count: int = 0
+    mean: float = 0.0
+    var: float = 0.0
+    n_windows: int = 0
+    # the burst in progress, if any; the burst_* aggregates cover the open window
+    # when no burst is active
+    active: bool = False
+    burst_start: float = 0.0
+    burst_first_seen: float = 0.0
+    burst_count: int = 0
+    burst_peak: int = 0
+    burst_zscore: float = 0.0
+    burst_sentiment_sum: float = 0.0
+    burst_toxic: int = 0
+    burst_terms: dict = field(default_factory=dict)
+    burst_exemplars: list = field(default_factory=list)  # [post_id, snippet]
+    platform: str = ""
+
+    def sigma(self) -> float:
+        return max(math.sqrt(self.var), math.sqrt(max(self.mean, 1.0)))
+
+    def zscore(self, count: int) -> float:
+        return (count - self.mean) / self.sigma()
+
+    def learn_window(self, count: int, alpha: float) -> None:
+        """EWMA update of mean and variance with one closed window's count."""
+        if self.n_windows == 0:
+            self.mean, self.var = float(count), 0.0
+        else:
+            diff = count - self.mean
+            incr = alpha * diff
+            self.mean += incr
+            self.var = (1 - alpha) * (self.var + diff * incr)
+        self.n_windows += 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "BurstState":
+        return cls(**d) if d else cls()
+
+
+@dataclass(frozen=True)
+class BurstSignal:
+    """What the detector says about a community burst; maps onto ``TrendSignal``."""
+
+    state: str  # "rising" | "resolved"
+    kind: str  # "threat" | "opportunity" | "neutral"
+    severity: str
+    window_start: float
+    window_end: float
+    volume: int
+    baseline: float
+    zscore: float
+    growth_rate: float
+    sentiment: float
+    toxicity_share: float
+    first_seen: float
+    top_terms: tuple[str, ...]
+    exemplars: tuple[tuple[str, str], ...]  # (post_id, snippet)
+
+
+class BurstDetector:
+    def __init__(self, params: BurstParams):
+        self.p = params
+
+    def observe(self, s: BurstState, ts: float, post_id: str, text: str,
+                sentiment: float, toxic: bool) -> list[BurstSignal]:
+        """Count one post into its community's state; return the signals it causes."""
+        p = self.p
+        out: list[BurstSignal] = []
+        if s.window_start is None:
+            s.window_start = math.floor(ts / p.window_s) * p.window_s
+        if ts < s.window_start:
+            return out  # late beyond the open window: scored elsewhere, not counted here
+        if ts >= s.window_start + p.window_s:
+            out.extend(self._close_windows(s, ts))
+        s.count += 1
+        # Aggregates cover the open window, or the whole burst while one is active.
+        self._accumulate(s, post_id, text, sentiment, toxic)
+        if s.active:
+            s.burst_peak = max(s.burst_peak, s.count)
+        elif (s.n_windows >= p.min_history and s.count >= p.min_count
+              and s.zscore(s.count) >= p.z):
+            s.active = True
+            s.burst_start, s.burst_first_seen = s.window_start, ts
+            s.burst_peak = s.count
+            s.burst_zscore = s.zscore(s.count)
+            out.append(self._signal(s, "rising", s.window_start + p.window_s))
+        return out
+
+    def _close_windows(self, s: BurstState, ts: float) -> list[BurstSignal]:
+        p = self.p
+        out: list[BurstSignal] = []
+        closed_end = s.window_start + p.window_s
+        if s.active:
+            if s.count < s.mean + 2 * s.sigma():
+                out.append(self._signal(s, "resolved", closed_end))
+                s.active = False
+        else:
+            s.learn_window(s.count, p.alpha)
+        # Empty windows between the closed one and ``ts`` are zero-count windows.
+        gap = int((ts - closed_end) // p.window_s)
+        for _ in range(min(gap, int(5 / p.alpha))):  # beyond that the EWMA has forgotten
+            if s.active:
+                out.append(self._signal(s, "resolved", closed_end + p.window_s))
+                s.active = False
+            else:
+                s.learn_window(0, p.alpha)
+        s.window_start = math.floor(ts / p.window_s) * p.window_s
+        s.count = 0
+        if not s.active:
+            s.burst_count, s.burst_sentiment_sum, s.burst_toxic = 0, 0.0, 0
+            s.burst_terms, s.burst_exemplars = {}, []
+        return out
+
+    def _accumulate(self, s: BurstState, post_id: str, text: str, sentiment: float,
+                    toxic: bool) -> None:
+        s.burst_count += 1
+        s.burst_sentiment_sum += sentiment
+        s.burst_toxic += int(toxic)
+        terms = s.burst_terms
+        for w in set(_WORD.findall(text.lower())):
+            if w not in STOPWORDS:
+                terms[w] = terms.get(w, 0) + 1
+        if len(terms) > self.p.max_terms_tracked:  # keep the strongest half
+            keep = top_terms(terms, self.p.max_terms_tracked // 2)
+            s.burst_terms = {t: terms[t] for t in keep}
+        if len(s.burst_exemplars) < self.p.max_exemplars:
+            s.burst_exemplars.append([post_id, text[:160]])
+
+    def _signal(self, s: BurstState, state: str, window_end: float) -> BurstSignal:
+        n = max(s.burst_count, 1)
+        sentiment = s.burst_sentiment_sum / n
+        tox_share = s.burst_toxic / n
+        if sentiment <= -0.05 or tox_share >= 0.3:
+            kind = "threat"
+        elif sentiment >= 0.05:
+            kind = "opportunity"
+        else:
+            kind = "neutral"
+        if kind == "threat":
+            severity = "high" if s.burst_zscore >= 2 * self.p.z else "medium"
+        else:
+            severity = "low"
+        volume = s.burst_peak if state == "resolved" else s.count
+        return BurstSignal(
+            state=state, kind=kind, severity=severity,
+            window_start=s.burst_start, window_end=window_end,
+            volume=volume, baseline=round(s.mean, 3), zscore=round(s.burst_zscore, 3),
+            growth_rate=round(volume / max(s.mean, 1.0), 3),
+            sentiment=round(sentiment, 4), toxicity_share=round(tox_share, 4),
+            first_seen=s.burst_first_seen,
+            top_terms=tuple(top_terms(s.burst_terms)),
+            exemplars=tuple((str(a), str(b)) for a, b in s.burst_exemplars),
+        )

@@ -1,0 +1,160 @@
+"""From scores and signals to escalations: what to raise, and how to group it.
+
+Two decisions live here, both pure:
+
+* **drafts**: a toxic post becomes a ``moderation`` draft grouped per author and
+  community (the repeat offender pages once, then updates); a threat burst becomes a
+  ``trend`` draft keyed by its trend id, and its end a resolve.
+* **the incident ledger**: per ``dedup_key``, the first draft triggers, later ones update
+  (``occurrence_count`` grows) and a resolve closes it. The ledger remembers which
+  sources it has applied, so a post redelivered after a crash (at-least-once) changes
+  nothing and emits nothing: consumers never see the same occurrence twice.
+
+>>> led = IncidentLedger()
+>>> d = Draft("moderation:reddit:r/x:a_1", "moderation", "medium", "r/x", "reddit",
+...           "t", "s", "review", {}, 100.0)
+>>> st, status = led.apply(None, d, source_id="p1"); status, st.occurrence_count
+('triggered', 1)
+>>> led.apply(st, d, source_id="p1")[1] is None  # redelivered: nothing new
+True
+>>> st, status = led.apply(st, d, source_id="p2"); status, st.occurrence_count
+('updated', 2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from models.bursts import BurstSignal
+
+__all__ = ["Draft", "IncidentState", "IncidentLedger", "moderation_draft", "trend_draft",
+           "escalation_id"]
+
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Draft:
+    dedup_key: str
+    type: str
+    severity: str
+    community: str
+    platform: str
+    title: str
+    summary: str
+    recommended_action: str
+    evidence: dict
+    event_ts: float
+    resolve: bool = False
+
+
+@dataclass
+class IncidentState:
+    dedup_key: str
+    status: str
+    severity: str
+    first_seen: float
+    last_seen: float
+    occurrence_count: int
+    sources: list = field(default_factory=list)  # recent source ids, for redelivery
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> Optional["IncidentState"]:
+        return cls(**d) if d else None
+
+
+@dataclass(frozen=True)
+class IncidentLedger:
+    max_sources: int = 64
+
+    def apply(self, state: Optional[IncidentState], draft: Draft,
+              source_id: str) -> tuple[Optional[IncidentState], Optional[str]]:
+        """New state and the status to emit (None: nothing to emit)."""
+        if state is not None and source_id in state.sources:
+            return state, None
+        if draft.resolve:
+            if state is None or state.status == "resolved":
+                return state, None  # nothing open to resolve
+            state.status = "resolved"
+            state.last_seen = max(state.last_seen, draft.event_ts)
+            self._remember(state, source_id)
+            return state, "resolved"
+        if state is None or state.status == "resolved":
+            state = IncidentState(draft.dedup_key, "triggered", draft.severity, draft.event_ts,
+                                  draft.event_ts, 1)
+            self._remember(state, source_id)
+            return state, "triggered"
+        state.status = "updated"
+        state.occurrence_count += 1
+        state.last_seen = max(state.last_seen, draft.event_ts)
+        if _SEVERITY_RANK[draft.severity] > _SEVERITY_RANK[state.severity]:
+            state.severity = draft.severity
+        self._remember(state, source_id)
+        return state, "updated"
+
+    def _remember(self, state: IncidentState, source_id: str) -> None:
+        state.sources.append(source_id)
+        del state.sources[: -self.max_sources]
+
+
+def escalation_id(dedup_key: str, occurrence: int, status: str) -> str:
+    """Deterministic: the same occurrence re-emitted after a crash has the same id."""
+    return hashlib.sha256(f"{dedup_key}|{occurrence}|{status}".encode()).hexdigest()[:24]
+
+
+def moderation_draft(*, platform: str, community: str, post_id: str, author_id: str,
+                     text: str, toxicity: float, terms: tuple[str, ...], url: Optional[str],
+                     event_ts: float, high_threshold: float) -> Draft:
+    severity = "high" if toxicity >= high_threshold else "medium"
+    snippet = text if len(text) <= 200 else text[:197] + "..."
+    return Draft(
+        dedup_key=f"moderation:{platform}:{community}:{author_id}",
+        type="moderation", severity=severity, community=community, platform=platform,
+        title=f"Toxic post in {community}",
+        summary=f"Post {post_id} scored {toxicity:.2f} for toxicity"
+                + (f" (terms: {', '.join(terms)})" if terms else ""),
+        recommended_action="Review the post; remove it and warn the author if it breaks "
+                           "the community's rules.",
+        evidence={"post_ids": [post_id], "snippets": [snippet], "author_id": author_id,
+                  "toxicity": round(toxicity, 4), "terms": list(terms), "url": url},
+        event_ts=event_ts,
+    )
+
+
+def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSignal,
+                min_severity: str = "medium",
+                include_opportunities: bool = True) -> Optional[Draft]:
+    """A draft for a burst signal, or None when it is below what on-call wants to see."""
+    if signal.kind == "neutral":
+        return None
+    if signal.kind == "opportunity" and not include_opportunities:
+        return None
+    if signal.kind == "threat" and _SEVERITY_RANK[signal.severity] < _SEVERITY_RANK[min_severity]:
+        return None
+    terms = ", ".join(signal.top_terms) or "no distinctive terms"
+    what = "Complaint" if signal.kind == "threat" else "Praise"
+    evidence: dict[str, Any] = {
+        "trend_id": trend_id, "volume": signal.volume, "baseline": signal.baseline,
+        "zscore": signal.zscore, "growth_rate": signal.growth_rate,
+        "sentiment": signal.sentiment, "toxicity_share": signal.toxicity_share,
+        "top_terms": list(signal.top_terms),
+        "post_ids": [p for p, _ in signal.exemplars],
+        "snippets": [s for _, s in signal.exemplars],
+    }
+    return Draft(
+        dedup_key=f"trend:{trend_id}", type="trend", severity=signal.severity,
+        community=community, platform=platform,
+        title=f"{what} burst in {community}: {terms}",
+        summary=(f"{signal.volume} posts in the window vs a baseline of {signal.baseline:.1f} "
+                 f"(z={signal.zscore:.1f}); mean sentiment {signal.sentiment:+.2f}"),
+        recommended_action=("Investigate and acknowledge publicly if it is a real incident."
+                            if signal.kind == "threat" else
+                            "Engage: thank the community and amplify the positive reaction."),
+        evidence=evidence, event_ts=signal.first_seen,
+        resolve=signal.state == "resolved",
+    )

@@ -1,0 +1,157 @@
+"""Validation and normalisation of raw platform payloads into canonical posts.
+
+A payload arrives as bytes with a format name (the ``vigil-format`` header, or the
+``platform`` field for Vigil's own JSONL). Each format has a parser that maps the
+platform's JSON to Vigil's canonical fields; everything else here (size limits, types,
+timestamps, pseudonymisation) is shared, so every platform is held to the same rules.
+Anything that fails raises :class:`MalformedPost` with a machine-readable ``reason``
+that becomes the dead-letter record's reason and a metric label.
+
+>>> n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits())
+>>> post, ts = n.normalize(b'{"platform": "reddit", "community": "r/x", "id": "1",'
+...     b' "author": "bob", "text": " hi ", "created_at": "2026-11-02T08:00:00Z"}', now=1.9e9)
+>>> post["text"], post["created_at"], post["author_id"] != "bob"
+('hi', '2026-11-02T08:00:00Z', True)
+>>> n.normalize(b'{"platform": "reddit"', now=1.9e9)
+Traceback (most recent call last):
+...
+models.normalize.MalformedPost: invalid_json: ...
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+from models.eventtime import EventTimeError, parse_event_time, to_iso
+from models.pseudonym import Pseudonymizer
+
+__all__ = ["MalformedPost", "NormalizeLimits", "Normalizer", "register_format", "FORMATS",
+           "DLQ_REASONS"]
+
+DLQ_REASONS = ("payload_too_large", "invalid_encoding", "invalid_json", "not_an_object",
+               "unknown_format", "missing_field", "wrong_type", "empty_text", "text_too_long",
+               "bad_timestamp", "future_timestamp")
+
+#: Canonical fields a format parser returns; ``created_at`` may be any parseable time.
+CANONICAL_FIELDS = ("platform", "community", "post_id", "author", "text", "created_at",
+                    "thread_id", "parent_id", "lang", "url", "meta")
+_REQUIRED = ("platform", "community", "post_id", "text", "created_at")
+_OPTIONAL_STR = ("thread_id", "parent_id", "lang", "url")
+
+
+class MalformedPost(ValueError):
+    """A payload Vigil cannot accept. ``reason`` is one of :data:`DLQ_REASONS`."""
+
+    def __init__(self, reason: str, detail: str):
+        assert reason in DLQ_REASONS, reason
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class NormalizeLimits:
+    max_payload_bytes: int = 64 * 1024
+    max_text_chars: int = 10_000
+    max_clock_skew_s: float = 300.0
+
+
+FormatParser = Callable[[Mapping[str, Any]], dict]
+FORMATS: dict[str, FormatParser] = {}
+
+
+def register_format(name: str) -> Callable[[FormatParser], FormatParser]:
+    """Register a parser from a platform's payload to canonical fields."""
+
+    def deco(fn: FormatParser) -> FormatParser:
+        FORMATS[name] = fn
+        return fn
+
+    return deco
+
+
+@register_format("vigil")
+def parse_vigil(obj: Mapping[str, Any]) -> dict:
+    """Vigil's own JSONL format (what the file connector and the sample stream use)."""
+    out = {k: obj.get(k) for k in CANONICAL_FIELDS if k != "post_id"}
+    out["post_id"] = obj.get("id", obj.get("post_id"))
+    return out
+
+
+class Normalizer:
+    def __init__(self, pseudonymize: Pseudonymizer, limits: NormalizeLimits):
+        self.pseudonymize = pseudonymize
+        self.limits = limits
+
+    def normalize(self, raw: bytes, *, fmt: Optional[str] = None, now: float) -> tuple[dict, float]:
+        """Canonical post fields (as in ``streams.records.Post``) and the event time."""
+        if len(raw) > self.limits.max_payload_bytes:
+            raise MalformedPost("payload_too_large",
+                                f"{len(raw)} bytes > limit {self.limits.max_payload_bytes}")
+        try:
+            obj = json.loads(raw)
+        except UnicodeDecodeError as exc:
+            raise MalformedPost("invalid_encoding", str(exc)) from None
+        except ValueError as exc:
+            raise MalformedPost("invalid_json", str(exc)) from None
+        if not isinstance(obj, dict):
+            raise MalformedPost("not_an_object", f"top-level JSON is {type(obj).__name__}")
+        fmt = fmt or "vigil"
+        parser = FORMATS.get(fmt)
+        if parser is None:
+            raise MalformedPost("unknown_format", f"no parser for format {fmt!r}")
+        fields = parser(obj)
+        return self._canonical(fields, now)
+
+    def _canonical(self, f: dict, now: float) -> tuple[dict, float]:
+        for name in _REQUIRED:
+            if f.get(name) is None:
+                raise MalformedPost("missing_field", f"{name!r} is required")
+        for name in ("platform", "community", "text"):
+            if not isinstance(f[name], str):
+                raise MalformedPost("wrong_type", f"{name!r} must be a string, "
+                                                  f"got {type(f[name]).__name__}")
+        post_id = f["post_id"]
+        if isinstance(post_id, bool) or not isinstance(post_id, (str, int)):
+            raise MalformedPost("wrong_type", "'id' must be a string or integer")
+        for name in _OPTIONAL_STR:
+            if f.get(name) is not None and not isinstance(f[name], (str, int)):
+                raise MalformedPost("wrong_type", f"{name!r} must be a string")
+        meta = f.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise MalformedPost("wrong_type", "'meta' must be an object")
+        text = f["text"].strip()
+        if not text:
+            raise MalformedPost("empty_text", "text is empty")
+        if len(text) > self.limits.max_text_chars:
+            raise MalformedPost("text_too_long",
+                                f"{len(text)} chars > limit {self.limits.max_text_chars}")
+        try:
+            ts = parse_event_time(f["created_at"])
+        except EventTimeError as exc:
+            raise MalformedPost("bad_timestamp", str(exc)) from None
+        if ts > now + self.limits.max_clock_skew_s:
+            raise MalformedPost("future_timestamp",
+                                f"created_at is {ts - now:.0f}s in the future")
+        platform = f["platform"].strip().lower()
+        author = f.get("author")
+        post = {
+            "platform": platform,
+            "community": f["community"].strip(),
+            "post_id": str(post_id),
+            "author_id": self.pseudonymize(platform, str(author)) if author else "unknown",
+            "text": text,
+            "created_at": to_iso(ts),
+            "thread_id": _opt_str(f.get("thread_id")),
+            "parent_id": _opt_str(f.get("parent_id")),
+            "lang": _opt_str(f.get("lang")),
+            "url": _opt_str(f.get("url")),
+            "meta": meta,
+        }
+        return post, ts
+
+
+def _opt_str(value: Any) -> Optional[str]:
+    return None if value is None else str(value)

@@ -1,0 +1,232 @@
+"""``vigil``: the command line.
+
+    vigil run [--exit-on-end]        the demo: embedded broker + worker + sample stream
+    vigil broker [--port N]          the embedded Tansu broker, until Ctrl-C
+    vigil topics create|list         idempotent topic creation on any broker
+    vigil worker                     a Faust worker running every agent
+    vigil connect file --input F     stream a CSV/JSONL file into posts.raw
+    vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
+    vigil schemas write|check        JSON Schemas of the records that leave Vigil
+
+Settings come from ``VIGIL_*`` environment variables (see ``config/settings.py``);
+flags such as ``--broker`` set the same variables, so there is one source of truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from config.settings import Settings, SettingsError
+
+_MAPPING_FLAGS = (("--text-col", "text_col", "text"), ("--time-col", "time_col", "created_at"),
+                  ("--id-col", "id_col", "id"), ("--author-col", "author_col", "author"),
+                  ("--community-col", "community_col", "community"))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "broker", None):
+        os.environ["VIGIL_BROKER"] = args.broker if "://" in args.broker else f"kafka://{args.broker}"
+    if getattr(args, "config", None):
+        os.environ["VIGIL_CONFIG"] = str(args.config)
+    return Settings.load()
+
+
+def _mapping(args: argparse.Namespace):
+    from connectors.files import ColumnMapping
+
+    return ColumnMapping(**{dest: getattr(args, dest) for _, dest, _ in _MAPPING_FLAGS},
+                         platform=args.platform)
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from streams.broker import EmbeddedBroker
+
+    with EmbeddedBroker(host=args.host, port=args.port) as broker:
+        print(f"Tansu broker ready at {broker.url} (Ctrl-C stops it)", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while broker.running and not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from streams.admin import create_topics, list_topics
+    from streams.broker import wait_for_kafka
+
+    settings = _settings(args)
+    wait_for_kafka(settings.bootstrap_servers, timeout_s=args.wait)
+    if args.action == "list":
+        for name in sorted(list_topics(settings.bootstrap_servers)):
+            print(name)
+        return 0
+    for r in create_topics(settings):
+        print(f"{r.name:<22} partitions={r.partitions:<3} {'created' if r.created else 'exists'}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from config.logs import configure_logging, logging_dict_config
+
+    configure_logging(settings.log_level, settings.log_format)
+    from faust.worker import Worker
+
+    import agents
+    from streams.app import app
+
+    agents.register()
+    worker = Worker(app, loglevel=settings.log_level, redirect_stdouts=False,
+                    logging_config=logging_dict_config(settings.log_level, settings.log_format))
+    worker.execute_from_commandline()  # exits the process when the worker stops
+    return 0
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from connectors.base import KafkaRawSink
+    from connectors.files import FileSource
+
+    if args.platform_name != "file":
+        print(f"vigil connect: no connector for {args.platform_name!r} yet "
+              f"(available: file)", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    sink = KafkaRawSink(settings.bootstrap_servers)
+    source = FileSource(sink, args.input, _mapping(args), speed=args.speed)
+    try:
+        stats = source.run()
+    except KeyboardInterrupt:
+        stats = source.stats
+    finally:
+        sink.close()
+    print(f"read {stats.read} rows, produced {stats.produced} to posts.raw", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from agents.replay import replay_file, replay_topic
+
+    settings = _settings(args)
+    if args.topic:
+        if args.input:
+            raise SystemExit("vigil replay: give an INPUT file or --topic, not both")
+        summary = replay_topic(settings, args.topic, args.out, start=args.from_time,
+                               end=args.to_time, idle_timeout_s=args.idle_timeout)
+    else:
+        if not args.input:
+            raise SystemExit("vigil replay: give an INPUT file (CSV or JSONL) or --topic")
+        summary = replay_file(settings, Path(args.input), args.out, _mapping(args))
+    print(f"replayed {summary['rows']} rows at {summary['posts_per_s']:.0f} posts/s: "
+          f"{summary['scored']} scored, {summary['dead_lettered_total']} dead-lettered, "
+          f"{summary['duplicates']} duplicates, {sum(summary['trends'].values())} trend "
+          f"signals, {sum(summary['escalations'].values())} escalations -> {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from streams.runner import run_demo
+
+    return run_demo(input_path=args.input, speed=args.speed, exit_on_end=args.exit_on_end,
+                    broker_port=args.broker_port, web_port=args.web_port)
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from streams.schemas import check_schemas, write_schemas
+
+    if args.action == "write":
+        for path in write_schemas():
+            print(path)
+        return 0
+    stale = check_schemas()
+    for name in stale:
+        print(f"out of date: {name} (run: vigil schemas write)", file=sys.stderr)
+    return 1 if stale else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vigil", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_broker(sp):
+        sp.add_argument("--broker", help="kafka://host:port (default: $VIGIL_BROKER)")
+        sp.add_argument("--config", type=Path, help="TOML settings file (default: $VIGIL_CONFIG)")
+        return sp
+
+    sp = sub.add_parser("run", help="demo: embedded broker, worker and the sample stream")
+    sp.add_argument("--input", type=Path, help="JSONL to stream (default: bundled sample)")
+    sp.add_argument("--speed", type=float, default=480.0,
+                    help="event-time acceleration (480: 8 hours of posts in 60 s)")
+    sp.add_argument("--exit-on-end", action="store_true",
+                    help="exit with a summary once the stream has been processed")
+    sp.add_argument("--broker-port", type=int, default=0, help="0 picks a free port")
+    sp.add_argument("--web-port", type=int, default=6066, help="worker metrics port")
+    sp.set_defaults(fn=cmd_run)
+
+    sp = sub.add_parser("broker", help="run the embedded Tansu broker until Ctrl-C")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=9092)
+    sp.set_defaults(fn=cmd_broker)
+
+    sp = with_broker(sub.add_parser("topics", help="create or list Vigil's topics"))
+    sp.add_argument("action", choices=("create", "list"))
+    sp.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the broker")
+    sp.set_defaults(fn=cmd_topics)
+
+    sp = with_broker(sub.add_parser("worker", help="run a Faust worker with every agent"))
+    sp.set_defaults(fn=cmd_worker)
+
+    sp = with_broker(sub.add_parser("connect", help="run a connector into posts.raw"))
+    sp.add_argument("platform_name", metavar="PLATFORM", help="file")
+    sp.add_argument("--input", type=Path, required=True)
+    sp.add_argument("--speed", type=float, default=0.0, help="0: as fast as possible")
+    _add_mapping(sp)
+    sp.set_defaults(fn=cmd_connect)
+
+    sp = with_broker(sub.add_parser("replay", help="run the pipeline offline over a file or topic range"))
+    sp.add_argument("input", nargs="?", help="CSV or JSONL file")
+    sp.add_argument("--out", type=Path, required=True, help="output directory")
+    sp.add_argument("--topic", help="replay this topic (posts.raw) instead of a file")
+    sp.add_argument("--from", dest="from_time", help="topic range start (ISO-8601 or epoch)")
+    sp.add_argument("--to", dest="to_time", help="topic range end (ISO-8601 or epoch)")
+    sp.add_argument("--idle-timeout", type=float, default=5.0,
+                    help="topic mode: stop after this many seconds without new messages")
+    _add_mapping(sp)
+    sp.set_defaults(fn=cmd_replay)
+
+    sp = sub.add_parser("schemas", help="write or check the JSON Schemas in streams/schemas/")
+    sp.add_argument("action", choices=("write", "check"))
+    sp.set_defaults(fn=cmd_schemas)
+    return p
+
+
+def _add_mapping(sp: argparse.ArgumentParser) -> None:
+    for flag, dest, default in _MAPPING_FLAGS:
+        sp.add_argument(flag, dest=dest, default=default, help=f"column with the {dest[:-4]} "
+                                                               f"(default: {default})")
+    sp.add_argument("--platform", help="platform name for every row (default: the row's "
+                                       "'platform' column, else 'file')")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except SettingsError as exc:
+        print(f"vigil: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

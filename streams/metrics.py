@@ -1,0 +1,71 @@
+"""Prometheus metrics for the worker, served at ``/metrics`` on the Faust web port.
+
+Naming follows Prometheus conventions: ``vigil_`` prefix, base units (seconds),
+``_total`` for counters. Labels are low-cardinality only (stage, outcome, platform,
+reason, type, severity, kind): never a community, user, post id or free text.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+POSTS_INGESTED = Counter(
+    "vigil_posts_ingested_total", "Raw payloads read from posts.raw.",
+    ["platform"], registry=REGISTRY)
+POSTS_NORMALIZED = Counter(
+    "vigil_posts_normalized_total", "Posts that passed validation and were forwarded.",
+    ["platform"], registry=REGISTRY)
+POSTS_DUPLICATE = Counter(
+    "vigil_posts_duplicate_total", "Posts dropped as duplicates of a (platform, post id) seen within the window.",
+    ["platform"], registry=REGISTRY)
+POSTS_DEAD_LETTERED = Counter(
+    "vigil_posts_dead_lettered_total", "Payloads sent to posts.dlq, by reason.",
+    ["reason"], registry=REGISTRY)
+POSTS_SCORED = Counter(
+    "vigil_posts_scored_total", "Posts scored, by decision.",
+    ["platform", "decision"], registry=REGISTRY)
+TOXICITY_SCORE = Histogram(
+    "vigil_toxicity_score", "Distribution of toxicity scores.",
+    buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0), registry=REGISTRY)
+TRENDS = Counter(
+    "vigil_trend_signals_total", "Trend signals emitted, by kind and lifecycle state.",
+    ["kind", "state"], registry=REGISTRY)
+ESCALATIONS = Counter(
+    "vigil_escalations_total", "Escalation messages produced, by type, severity and status.",
+    ["type", "severity", "status"], registry=REGISTRY)
+STAGE_SECONDS = Histogram(
+    "vigil_stage_duration_seconds", "Time spent in a pipeline stage per batch or event.",
+    ["stage"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+INGEST_TO_SCORED_SECONDS = Histogram(
+    "vigil_ingest_to_scored_seconds",
+    "From the raw payload's broker timestamp to its scored post being produced.",
+    buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+INGEST_TO_ESCALATION_SECONDS = Histogram(
+    "vigil_ingest_to_escalation_seconds",
+    "End-to-end: from the triggering post's broker timestamp to the escalation being produced.",
+    buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+EVENT_TIME_LAG_SECONDS = Gauge(
+    "vigil_event_time_lag_seconds",
+    "Wall clock minus the newest event time seen, by stage (large during replays).",
+    ["stage"], registry=REGISTRY)
+STAGE_ERRORS = Counter(
+    "vigil_stage_errors_total", "Unexpected errors in a stage, by stage.",
+    ["stage"], registry=REGISTRY)
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+#: Platforms Vigil has connectors for; anything else is counted as "other" so that a
+#: typo or a hostile header cannot create new time series.
+KNOWN_PLATFORMS = frozenset({"reddit", "discourse", "discord", "x", "twitter", "steam",
+                             "youtube", "twitch", "telegram", "webhook", "file"})
+
+
+def platform_label(platform: str | None) -> str:
+    return platform if platform in KNOWN_PLATFORMS else "other"

@@ -1,0 +1,23 @@
+"""Changelog-backed state. Both tables are keyed by strings that embed the community,
+and every source topic is keyed by community with the same partition count, so a
+table's changelog partition always matches the partition of the events that update it.
+
+On Tansu, table recovery misses the last producer batch of a changelog (wrong
+ListOffsets, see ENVIRONMENT.md): after a restart the newest few updates may be lost.
+Apache Kafka recovers them all. The escalation ledger's deterministic ids keep that
+from ever showing a consumer a different escalation for the same occurrence.
+"""
+
+from __future__ import annotations
+
+from streams.app import app
+
+#: community -> models.bursts.BurstState.to_dict()
+burst_state = app.Table("burst-state", default=None, key_type=str,
+                        partitions=app.vigil_settings.partitions,
+                        help="Per-community volume baseline and the burst in progress.")
+
+#: dedup_key -> models.escalation.IncidentState.to_dict()
+incidents = app.Table("incidents", default=None, key_type=str,
+                      partitions=app.vigil_settings.partitions,
+                      help="Open and recent incidents: what was triggered, updated, resolved.")

