@@ -78,7 +78,8 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
     progress = _Progress(len(rows))
 
     def write(name: str, record) -> None:
-        files[name].write(json.dumps(record.asdict(), ensure_ascii=False, default=str) + "\n")
+        # The same JSON the agents put on the topic, byte for byte.
+        files[name].write(record.dumps().decode() + "\n")
 
     def escalate(draft, source_id: str) -> None:
         state, esc = steps.escalate(incidents.get(draft.dedup_key), draft, source_id)

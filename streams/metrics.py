@@ -7,7 +7,11 @@ reason, type, severity, kind): never a community, user, post id or free text.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram,
+                               disable_created_metrics, generate_latest)
+
+# ``*_created`` series double the exposition for no dashboard use.
+disable_created_metrics()
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
