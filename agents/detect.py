@@ -20,8 +20,9 @@ async def detect(stream):
     async for scored in stream:
         community = scored.post.community
         started = time.perf_counter()
-        state = BurstState.from_dict(burst_state.get(community))
-        signals = steps.detect(state, scored)
+        with metrics.counting_errors("detect"):
+            state = BurstState.from_dict(burst_state.get(community))
+            signals = steps.detect(state, scored)
         # Written per event so the changelog lands on this event's partition.
         burst_state[community] = state.to_dict()
         metrics.STAGE_SECONDS.labels(stage="detect").observe(time.perf_counter() - started)

@@ -26,8 +26,9 @@ log = structlog.get_logger("vigil.escalate")
 
 async def _apply(draft: Draft, source_id: str, ingested_at: Optional[str]) -> None:
     started = time.perf_counter()
-    state = IncidentState.from_dict(incidents.get(draft.dedup_key))
-    state, escalation = steps.escalate(state, draft, source_id)
+    with metrics.counting_errors("escalate"):
+        state = IncidentState.from_dict(incidents.get(draft.dedup_key))
+        state, escalation = steps.escalate(state, draft, source_id)
     if escalation is not None:
         await channels.escalations.send(key=escalation.dedup_key, value=escalation)
         metrics.ESCALATIONS.labels(type=escalation.type, severity=escalation.severity,

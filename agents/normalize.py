@@ -37,6 +37,8 @@ async def normalize(stream):
             try:
                 post = steps.normalize(raw, fmt=fmt, ingested_ts=msg.timestamp or time.time())
             except MalformedPost as exc:
+                if exc.reason == "internal_error":
+                    metrics.STAGE_ERRORS.labels(stage="normalize").inc()
                 metrics.POSTS_DEAD_LETTERED.labels(reason=exc.reason).inc()
                 log.warning("dead_lettered", reason=exc.reason, detail=exc.detail)
                 dead = steps.dead_letter(exc, raw, key=msg.key, headers=headers,

@@ -20,7 +20,8 @@ async def score(stream):
     async for posts in stream.take(_settings.score_batch_size, within=_settings.score_batch_within_s):
         # posts: up to score_batch_size Posts, whatever arrived within the batch window
         started = time.perf_counter()
-        scored = await run_blocking(steps.score_batch, posts)
+        with metrics.counting_errors("score"):
+            scored = await run_blocking(steps.score_batch, posts)
         metrics.STAGE_SECONDS.labels(stage="score").observe(time.perf_counter() - started)
         # scored: one ScoredPost per post, same order
         now = time.time()

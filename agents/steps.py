@@ -58,7 +58,12 @@ class Steps:
     # -- normalize: bytes -> Post | None (duplicate) | MalformedPost -------------------
     def normalize(self, raw: bytes, *, fmt: Optional[str], ingested_ts: float,
                   now: Optional[float] = None) -> Optional[Post]:
-        fields, ts = self.normalizer.normalize(raw, fmt=fmt, now=now or time.time())
+        try:
+            fields, ts = self.normalizer.normalize(raw, fmt=fmt, now=now or time.time())
+        except MalformedPost:
+            raise
+        except Exception as exc:  # a bug in a format parser must not lose the post
+            raise MalformedPost("internal_error", f"{type(exc).__name__}: {exc}") from exc
         if self.dedup.seen(fields["platform"], fields["post_id"], ts):
             return None
         return Post(ingested_at=to_iso(ingested_ts), **fields)

@@ -32,7 +32,7 @@ __all__ = ["MalformedPost", "NormalizeLimits", "Normalizer", "register_format", 
 
 DLQ_REASONS = ("payload_too_large", "invalid_encoding", "invalid_json", "not_an_object",
                "unknown_format", "missing_field", "wrong_type", "empty_text", "text_too_long",
-               "bad_timestamp", "future_timestamp")
+               "bad_timestamp", "future_timestamp", "internal_error")
 
 #: Canonical fields a format parser returns; ``created_at`` may be any parseable time.
 CANONICAL_FIELDS = ("platform", "community", "post_id", "author", "text", "created_at",

@@ -24,8 +24,6 @@ class VigilApp(faust.App):
 
 
 def create_app(settings: Settings) -> VigilApp:
-    # Faust creates only the last path component of its datadir.
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     app = VigilApp(
         settings.app_id,
         broker=settings.broker,

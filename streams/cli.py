@@ -81,6 +81,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     from faust.worker import Worker
 
+    # Faust creates only the last component of its datadir.
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+
     import agents
     from streams.app import app
 

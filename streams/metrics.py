@@ -7,6 +7,9 @@ reason, type, severity, kind): never a community, user, post id or free text.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
 
@@ -59,6 +62,16 @@ EVENT_TIME_LAG_SECONDS = Gauge(
 STAGE_ERRORS = Counter(
     "vigil_stage_errors_total", "Unexpected errors in a stage, by stage.",
     ["stage"], registry=REGISTRY)
+
+
+@contextmanager
+def counting_errors(stage: str) -> Iterator[None]:
+    """Count an unexpected exception against ``stage`` and let it propagate."""
+    try:
+        yield
+    except Exception:
+        STAGE_ERRORS.labels(stage=stage).inc()
+        raise
 
 
 def render() -> bytes:

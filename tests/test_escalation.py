@@ -1,0 +1,148 @@
+"""The incident ledger and the drafts that feed it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from models.bursts import BurstSignal
+from models.escalation import (Draft, IncidentLedger, IncidentState, escalation_id,
+                               moderation_draft, trend_draft)
+
+
+def draft(severity="medium", ts=100.0, resolve=False, key="moderation:reddit:r/x:a_1"):
+    return Draft(key, "moderation", severity, "r/x", "reddit", "t", "s", "review", {}, ts,
+                 resolve=resolve)
+
+
+def signal(kind="threat", severity="medium", state="rising") -> BurstSignal:
+    return BurstSignal(state=state, kind=kind, severity=severity, window_start=600.0,
+                       window_end=1200.0, volume=40, baseline=4.0, zscore=4.2,
+                       growth_rate=10.0, sentiment=-0.5 if kind == "threat" else 0.6,
+                       toxicity_share=0.0, first_seen=650.0, top_terms=("outage", "refund"),
+                       exemplars=(("p1", "servers down"), ("p2", "refund me")))
+
+
+def test_trigger_update_resolve_sequence():
+    led, st = IncidentLedger(), None
+    statuses = []
+    for i, d in enumerate([draft(ts=100), draft(ts=150), draft(ts=120), draft(ts=200, resolve=True)]):
+        st, status = led.apply(st, d, source_id=f"p{i}")
+        statuses.append(status)
+    assert statuses == ["triggered", "updated", "updated", "resolved"]
+    assert st.status == "resolved" and st.occurrence_count == 3
+    assert (st.first_seen, st.last_seen) == (100, 200)  # out-of-order ts does not rewind
+
+
+def test_redelivered_source_changes_nothing():
+    led = IncidentLedger()
+    st, _ = led.apply(None, draft(), "p1")
+    before = dataclasses.replace(st, sources=list(st.sources))
+    st2, status = led.apply(st, draft(severity="high", ts=999), "p1")
+    assert status is None and st2 == before
+    _, status = led.apply(st, draft(resolve=True), "p1")  # even a resolve with a seen id
+    assert status is None and st.status == "triggered"
+
+
+@pytest.mark.parametrize("state", [None, "resolved"])
+def test_resolve_of_nothing_emits_nothing(state):
+    led = IncidentLedger()
+    st = None
+    if state:
+        st, _ = led.apply(None, draft(), "p1")
+        st, _ = led.apply(st, draft(resolve=True), "r1")
+    new, status = led.apply(st, draft(resolve=True), "r2")
+    assert status is None
+    assert new is st
+
+
+def test_retrigger_after_resolve_starts_fresh():
+    led = IncidentLedger()
+    st, _ = led.apply(None, draft(severity="high", ts=100), "p1")
+    st, _ = led.apply(st, draft(ts=110), "p2")
+    st, _ = led.apply(st, draft(resolve=True, ts=120), "r1")
+    st, status = led.apply(st, draft(severity="medium", ts=500), "p3")
+    assert status == "triggered"
+    assert (st.occurrence_count, st.first_seen, st.severity) == (1, 500, "medium")
+
+
+def test_severity_only_escalates():
+    led = IncidentLedger()
+    st, _ = led.apply(None, draft(severity="medium"), "p1")
+    seen = []
+    for i, sev in enumerate(["low", "high", "medium", "critical", "low"]):
+        st, _ = led.apply(st, draft(severity=sev), f"q{i}")
+        seen.append(st.severity)
+    assert seen == ["medium", "high", "high", "critical", "critical"]
+
+
+def test_sources_are_bounded():
+    led = IncidentLedger(max_sources=4)
+    st = None
+    for i in range(10):
+        st, _ = led.apply(st, draft(), f"p{i}")
+    assert st.sources == ["p6", "p7", "p8", "p9"]
+    assert st.occurrence_count == 10
+
+
+def test_state_dict_roundtrip():
+    st, _ = IncidentLedger().apply(None, draft(), "p1")
+    assert IncidentState.from_dict(st.to_dict()) == st
+    assert IncidentState.from_dict(None) is None
+
+
+def test_escalation_id_deterministic_and_distinct():
+    k = "moderation:reddit:r/x:a_1"
+    assert escalation_id(k, 1, "triggered") == escalation_id(k, 1, "triggered")
+    ids = {escalation_id(k, n, s) for n in (1, 2) for s in ("triggered", "updated", "resolved")}
+    ids.add(escalation_id(k + "2", 1, "triggered"))
+    assert len(ids) == 7
+
+
+@pytest.mark.parametrize("tox,severity", [(0.85, "medium"), (0.95, "high"), (0.999, "high")])
+def test_moderation_draft(tox, severity):
+    text = "you absolute idiot " * 20
+    d = moderation_draft(platform="reddit", community="r/x", post_id="p1", author_id="a_1",
+                         text=text, toxicity=tox, terms=("idiot",), url=None,
+                         event_ts=5.0, high_threshold=0.95)
+    assert d.severity == severity
+    assert d.dedup_key == "moderation:reddit:r/x:a_1"  # grouped per author and community
+    assert len(d.evidence["snippets"][0]) == 200 and d.evidence["snippets"][0].endswith("...")
+    assert "idiot" in d.summary and not d.resolve
+
+
+def test_trend_draft_neutral_is_none():
+    assert trend_draft(community="c", platform="p", trend_id="t",
+                       signal=signal(kind="neutral", severity="low")) is None
+
+
+@pytest.mark.parametrize("include", [True, False])
+def test_trend_draft_opportunities(include):
+    d = trend_draft(community="c", platform="p", trend_id="t",
+                    signal=signal(kind="opportunity", severity="low"),
+                    include_opportunities=include)
+    assert (d is not None) is include
+    if d:
+        assert d.title.startswith("Praise") and d.severity == "low"
+
+
+@pytest.mark.parametrize("severity,min_severity,emitted", [
+    ("medium", "medium", True), ("high", "medium", True), ("low", "medium", False),
+    ("medium", "high", False), ("critical", "high", True),
+])
+def test_trend_draft_min_severity(severity, min_severity, emitted):
+    d = trend_draft(community="c", platform="p", trend_id="t1",
+                    signal=signal(severity=severity), min_severity=min_severity)
+    assert (d is not None) is emitted
+
+
+def test_trend_draft_fields_and_resolve():
+    d = trend_draft(community="r/x", platform="reddit", trend_id="r/x:volume:T",
+                    signal=signal())
+    assert d.dedup_key == "trend:r/x:volume:T" and not d.resolve
+    assert d.evidence["post_ids"] == ["p1", "p2"] and "outage" in d.title
+    assert d.event_ts == 650.0
+    r = trend_draft(community="r/x", platform="reddit", trend_id="r/x:volume:T",
+                    signal=signal(state="resolved"))
+    assert r.resolve and r.dedup_key == d.dedup_key

@@ -1,0 +1,47 @@
+"""The README's first command, as a new user runs it: ``vigil run --exit-on-end``.
+
+It starts its own broker and worker, streams the bundled sample and prints a summary;
+the summary must match the sample's ground truth (from the generator that wrote it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from streams.broker import free_port
+from tests.conftest import DLQ_REASON_OF_SAMPLE_KIND, REPO, sample_lines, sample_truth
+
+pytestmark = pytest.mark.integration
+
+
+def test_vigil_run_streams_the_sample_and_summarises(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "run", "--exit-on-end", "--speed", "3000",
+         "--web-port", str(free_port())],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "var" / "run" / "summary.json").read_text())
+    truth = sample_truth()
+    malformed = truth["malformed"]
+    lines = len(sample_lines())
+    duplicates = sum(1 for m in malformed if m["kind"] == "dup")
+    dead = {DLQ_REASON_OF_SAMPLE_KIND[m["kind"]] for m in malformed if m["kind"] != "dup"}
+
+    assert summary["produced"] == summary["ingested"] == lines
+    assert summary["duplicates"] == duplicates
+    assert set(summary["dead_lettered"]) == dead
+    assert summary["normalized"] == lines - duplicates - len(dead) == summary["scored"]
+    assert summary["toxic"] == len(truth["toxic_ids"])
+    # One incident per burst, each triggered once and resolved once.
+    assert summary["escalations"]["trend:triggered"] == len(truth["bursts"])
+    assert summary["escalations"]["trend:resolved"] == len(truth["bursts"])
+    # Every toxic post escalates: a new incident or an update of its author's incident.
+    assert (summary["escalations"]["moderation:triggered"]
+            + summary["escalations"]["moderation:updated"]) == len(truth["toxic_ids"])
+    assert summary["first_escalation_s"] is not None
+    assert "TRIGGERED" in proc.stdout and "Complaint burst in r/acmesupport" in proc.stdout
+    assert "Praise burst in acme-discord/#general" in proc.stdout
