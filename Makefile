@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,models]"
+	$(BIN)/python -m pip install --quiet -e ".[test,embeddings]"
 	@touch $(STAMP)
 
 ## The main job: embedded broker, worker, bundled sample stream; Ctrl-C stops it.

@@ -46,7 +46,7 @@ class Steps:
         self.detector = BurstDetector(BurstParams(
             window_s=settings.burst_window_s, z=settings.burst_z,
             min_count=settings.burst_min_count, min_history=settings.burst_min_history,
-            alpha=settings.burst_alpha))
+            alpha=settings.burst_alpha, max_p=settings.burst_max_p))
         self.ledger = IncidentLedger()
         self.model_version = f"{self.toxicity.version}+{self.sentiment.version}"
 
@@ -148,7 +148,7 @@ class Steps:
         if status is None or state is None:
             return state, None
         return state, Escalation(
-            id=escalation_id(draft.dedup_key, state.occurrence_count, status),
+            id=escalation_id(draft.dedup_key, state.incident, state.occurrence_count, status),
             dedup_key=draft.dedup_key, type=draft.type, severity=state.severity,
             status=status, community=draft.community, platform=draft.platform,
             title=draft.title, summary=draft.summary,

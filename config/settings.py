@@ -14,6 +14,7 @@ so docker-compose, the Makefile and the tests all speak the same names.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -68,6 +69,10 @@ class Settings:
     burst_min_count: int = 8
     burst_min_history: int = 6
     burst_alpha: float = 0.1
+    # A window must also be this unlikely under a Poisson baseline: at ~4 posts per
+    # window a 4-sigma rule alone fired on ~12% of random days; 1e-5 per window is
+    # about one false alarm per community per 2 years of 10-minute windows.
+    burst_max_p: float = 1e-5
     # --- escalation ------------------------------------------------------------
     escalate_opportunities: bool = True
     runbook_base_url: str = "https://github.com/vigil-community/vigil/blob/main/README.md#runbooks"
@@ -125,11 +130,19 @@ class Settings:
         for name in ("toxicity_threshold", "toxicity_high_threshold"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise bad(name, "must lie in (0, 1]")
+        if self.toxicity_high_threshold < self.toxicity_threshold:
+            raise bad("toxicity_high_threshold", "must not be below VIGIL_TOXICITY_THRESHOLD")
         if not 0.0 < self.burst_alpha < 1.0:
             raise bad("burst_alpha", "must lie in (0, 1)")
-        if self.burst_window_s <= 0 or self.dedup_window_s <= 0:
-            raise bad("burst_window_s" if self.burst_window_s <= 0 else "dedup_window_s",
-                      "must be positive")
+        if not 0.0 < self.burst_max_p < 1.0:
+            raise bad("burst_max_p", "must lie in (0, 1)")
+        for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
+                     "score_batch_within_s"):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):  # also rejects NaN
+                raise bad(name, "must be a positive finite number")
+        if not (self.max_clock_skew_s >= 0 and math.isfinite(self.max_clock_skew_s)):
+            raise bad("max_clock_skew_s", "must be a finite number >= 0")
         if self.log_format not in ("auto", "json", "console"):
             raise bad("log_format", "must be auto, json or console")
         if not 0 < self.web_port < 65536:

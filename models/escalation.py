@@ -59,6 +59,7 @@ class IncidentState:
     last_seen: float
     occurrence_count: int
     sources: list = field(default_factory=list)  # recent source ids, for redelivery
+    incident: int = 1  # 1 for the key's first incident, +1 on each re-trigger
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,8 +86,12 @@ class IncidentLedger:
             self._remember(state, source_id)
             return state, "resolved"
         if state is None or state.status == "resolved":
+            previous = state
             state = IncidentState(draft.dedup_key, "triggered", draft.severity, draft.event_ts,
-                                  draft.event_ts, 1)
+                                  draft.event_ts, 1,
+                                  incident=previous.incident + 1 if previous else 1)
+            if previous is not None:  # a redelivered source of the old incident stays known
+                state.sources = list(previous.sources)
             self._remember(state, source_id)
             return state, "triggered"
         state.status = "updated"
@@ -102,9 +107,14 @@ class IncidentLedger:
         del state.sources[: -self.max_sources]
 
 
-def escalation_id(dedup_key: str, occurrence: int, status: str) -> str:
-    """Deterministic: the same occurrence re-emitted after a crash has the same id."""
-    return hashlib.sha256(f"{dedup_key}|{occurrence}|{status}".encode()).hexdigest()[:24]
+def escalation_id(dedup_key: str, incident: int, occurrence: int, status: str) -> str:
+    """Deterministic: the same occurrence re-emitted after a crash has the same id.
+
+    ``incident`` numbers the incidents of one ``dedup_key`` (it re-triggers after a
+    resolve), so a new incident never reuses an old one's ids.
+    """
+    raw = f"{dedup_key}|{incident}|{occurrence}|{status}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
 def moderation_draft(*, platform: str, community: str, post_id: str, author_id: str,

@@ -5,8 +5,8 @@ these two functions sit on the hot path of normalisation; they stay small and st
 
 >>> parse_event_time("2026-11-02T08:00:00Z")
 1793606400.0
->>> parse_event_time(1793606400)
-1793606400.0
+>>> parse_event_time(1793606400), parse_event_time("1793606400000")
+(1793606400.0, 1793606400.0)
 >>> parse_event_time("2026-11-02T09:00:00+01:00") == parse_event_time("2026-11-02T08:00:00Z")
 True
 >>> to_iso(1793606400.25)
@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 __all__ = ["parse_event_time", "to_iso", "EventTimeError"]
@@ -22,6 +23,9 @@ __all__ = ["parse_event_time", "to_iso", "EventTimeError"]
 # Posts dated before this are almost certainly a unit mistake (ms vs s) or garbage.
 _EARLIEST = 946684800.0  # 2000-01-01
 _MS_THRESHOLD = 1e11  # epoch seconds pass this only in the year 5138
+
+
+_NUMERIC = re.compile(r"\d+(\.\d+)?")
 
 
 class EventTimeError(ValueError):
@@ -36,6 +40,8 @@ def parse_event_time(value: object) -> float:
         ts = float(value)
         if ts > _MS_THRESHOLD:
             ts /= 1000.0
+    elif isinstance(value, str) and _NUMERIC.fullmatch(value.strip()):
+        return parse_event_time(float(value))  # CSV cells: epoch seconds or ms as text
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):

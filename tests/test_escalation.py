@@ -94,10 +94,11 @@ def test_state_dict_roundtrip():
 
 def test_escalation_id_deterministic_and_distinct():
     k = "moderation:reddit:r/x:a_1"
-    assert escalation_id(k, 1, "triggered") == escalation_id(k, 1, "triggered")
-    ids = {escalation_id(k, n, s) for n in (1, 2) for s in ("triggered", "updated", "resolved")}
-    ids.add(escalation_id(k + "2", 1, "triggered"))
-    assert len(ids) == 7
+    assert escalation_id(k, 1, 1, "triggered") == escalation_id(k, 1, 1, "triggered")
+    ids = {escalation_id(k, inc, n, s) for inc in (1, 2) for n in (1, 2)
+           for s in ("triggered", "updated", "resolved")}
+    ids.add(escalation_id(k + "2", 1, 1, "triggered"))
+    assert len(ids) == 13
 
 
 @pytest.mark.parametrize("tox,severity", [(0.85, "medium"), (0.95, "high"), (0.999, "high")])

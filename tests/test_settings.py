@@ -56,6 +56,12 @@ def test_uncoercible_env_names_variable(var, raw):
     ("VIGIL_LOG_FORMAT", "xml"),
     ("VIGIL_WEB_PORT", "70000"),
     ("VIGIL_BROKER", "http://k:9092"),
+    ("VIGIL_BURST_WINDOW_S", "nan"),
+    ("VIGIL_BURST_Z", "0"),
+    ("VIGIL_BURST_MAX_P", "1.5"),
+    ("VIGIL_MAX_CLOCK_SKEW_S", "-1"),
+    ("VIGIL_SESSION_TIMEOUT_S", "inf"),
+    ("VIGIL_TOXICITY_HIGH_THRESHOLD", "0.5"),  # below the default threshold of 0.8
 ])
 def test_out_of_range_values_rejected_naming_variable(var, raw):
     with pytest.raises(SettingsError, match=var):
@@ -63,8 +69,8 @@ def test_out_of_range_values_rejected_naming_variable(var, raw):
 
 
 def test_boundary_values_accepted():
-    s = Settings.load(env={"VIGIL_TOXICITY_THRESHOLD": "1.0", "VIGIL_PARTITIONS": "1",
-                           "VIGIL_WEB_PORT": "65535"})
+    s = Settings.load(env={"VIGIL_TOXICITY_THRESHOLD": "1.0", "VIGIL_TOXICITY_HIGH_THRESHOLD": "1.0",
+                           "VIGIL_PARTITIONS": "1", "VIGIL_WEB_PORT": "65535"})
     assert (s.toxicity_threshold, s.partitions, s.web_port) == (1.0, 1, 65535)
 
 

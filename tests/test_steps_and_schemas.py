@@ -148,8 +148,6 @@ def test_schema_rejects_unknown_and_missing_fields(scored):
     assert not v.is_valid(doc)
 
 
-@pytest.mark.xfail(strict=True, reason="escalation_id(dedup_key, occurrence, status) repeats "
-                   "when an incident re-triggers after a resolve")
 def test_retrigger_gets_a_new_escalation_id(steps, scored):
     draft = steps.moderation_draft(scored[0])
     resolve = draft.__class__(**{**draft.__dict__, "resolve": True})
@@ -158,3 +156,21 @@ def test_retrigger_gets_a_new_escalation_id(steps, scored):
     state, second = steps.escalate(state, draft, source_id="b")
     assert second.status == first.status == "triggered"
     assert second.id != first.id
+
+
+def test_crashing_parser_becomes_internal_error_dead_letter(steps):
+    from models.normalize import FORMATS, register_format
+
+    @register_format("test-crash")
+    def crash(obj):
+        raise KeyError("boom")
+
+    try:
+        with pytest.raises(MalformedPost) as info:
+            steps.normalize(b"{}", fmt="test-crash", ingested_ts=INGESTED, now=NOW)
+    finally:
+        FORMATS.pop("test-crash", None)
+    assert info.value.reason == "internal_error" and "KeyError" in info.value.detail
+    dl = Steps.dead_letter(info.value, b"{}", key=None, headers={}, topic="posts.raw",
+                           partition=0, offset=0, now=NOW)
+    validator("posts.dlq").validate(json.loads(dl.dumps()))
