@@ -105,9 +105,10 @@ def _map(row: dict, m: ColumnMapping, path: Path, line_no: int) -> bytes:
         "platform": m.platform or row.get(m.platform_col) or "file",
         "community": row.get(m.community_col) or path.stem,
         "id": row.get(m.id_col) or f"{path.name}:{line_no}",
-        "author": row.get(m.author_col),
-        "text": row.get(m.text_col),
-        "created_at": row.get(m.time_col),
+        # An empty CSV cell is CSV's way of saying "missing".
+        "author": row.get(m.author_col) or None,
+        "text": row.get(m.text_col) if row.get(m.text_col) != "" else None,
+        "created_at": row.get(m.time_col) if row.get(m.time_col) != "" else None,
         "meta": {k: v for k, v in row.items() if k not in used and k and v not in (None, "")},
     }
     return json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode()

@@ -95,6 +95,7 @@ class BurstState:
     burst_count: int = 0
     burst_peak: int = 0
     burst_zscore: float = 0.0
+    burst_kind: str = ""  # decided when the burst triggers, kept until it resolves
     burst_sentiment_sum: float = 0.0
     burst_toxic: int = 0
     burst_terms: dict = field(default_factory=dict)
@@ -174,6 +175,7 @@ class BurstDetector:
             s.burst_start, s.burst_first_seen = s.window_start, ts
             s.burst_peak = s.count
             s.burst_zscore = s.zscore(s.count)
+            s.burst_kind = ""
             out.append(self._signal(s, "rising", s.window_start + p.window_s))
         return out
 
@@ -221,12 +223,16 @@ class BurstDetector:
         n = max(s.burst_count, 1)
         sentiment = s.burst_sentiment_sum / n
         tox_share = s.burst_toxic / n
-        if sentiment <= -0.05 or tox_share >= 0.3:
+        # One burst, one kind: downstream pairs the resolve with the trigger.
+        if s.burst_kind:
+            kind = s.burst_kind
+        elif sentiment <= -0.05 or tox_share >= 0.3:
             kind = "threat"
         elif sentiment >= 0.05:
             kind = "opportunity"
         else:
             kind = "neutral"
+        s.burst_kind = kind
         if kind == "threat":
             severity = "high" if s.burst_zscore >= 2 * self.p.z else "medium"
         else:

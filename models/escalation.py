@@ -139,15 +139,22 @@ def moderation_draft(*, platform: str, community: str, post_id: str, author_id: 
 def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSignal,
                 min_severity: str = "medium",
                 include_opportunities: bool = True) -> Optional[Draft]:
-    """A draft for a burst signal, or None when it is below what on-call wants to see."""
-    if signal.kind == "neutral":
-        return None
-    if signal.kind == "opportunity" and not include_opportunities:
-        return None
-    if signal.kind == "threat" and _SEVERITY_RANK[signal.severity] < _SEVERITY_RANK[min_severity]:
-        return None
+    """A draft for a burst signal, or None when it is below what on-call wants to see.
+
+    A resolve always gets a draft: the ledger ignores it when nothing is open, and an
+    incident that was triggered must never be left open because the burst changed.
+    """
+    resolve = signal.state == "resolved"
+    if not resolve:
+        if signal.kind == "neutral":
+            return None
+        if signal.kind == "opportunity" and not include_opportunities:
+            return None
+        if (signal.kind == "threat"
+                and _SEVERITY_RANK[signal.severity] < _SEVERITY_RANK[min_severity]):
+            return None
     terms = ", ".join(signal.top_terms) or "no distinctive terms"
-    what = "Complaint" if signal.kind == "threat" else "Praise"
+    what = {"threat": "Complaint", "opportunity": "Praise"}.get(signal.kind, "Activity")
     evidence: dict[str, Any] = {
         "trend_id": trend_id, "volume": signal.volume, "baseline": signal.baseline,
         "zscore": signal.zscore, "growth_rate": signal.growth_rate,
@@ -165,6 +172,5 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
         recommended_action=("Investigate and acknowledge publicly if it is a real incident."
                             if signal.kind == "threat" else
                             "Engage: thank the community and amplify the positive reaction."),
-        evidence=evidence, event_ts=signal.first_seen,
-        resolve=signal.state == "resolved",
+        evidence=evidence, event_ts=signal.first_seen, resolve=resolve,
     )

@@ -171,3 +171,19 @@ def test_raw_poisson_traffic_raises_no_false_alarm_in_a_month():
         signals += detector.observe(state, t, "p", "just chatting", 0.0, False)
     assert state.n_windows > 4000  # the baseline really saw the month
     assert signals == []
+
+
+def test_a_burst_resolves_with_the_kind_it_triggered_with():
+    """Sentiment may drift during a burst; its resolve must still pair with its trigger."""
+    from models.bursts import BurstDetector, BurstParams, BurstState
+
+    d = BurstDetector(BurstParams(window_s=60, z=4, min_count=8, min_history=5, alpha=0.2))
+    s = BurstState()
+    out = [sig for t in range(30) for sig in d.observe(s, t * 20.0, f"q{t}", "fine", 0.0, False)]
+    # 20 angry posts trigger a threat, then 40 cheerful ones inside the same burst.
+    for i in range(60):
+        out += d.observe(s, 600 + i, f"b{i}", "down again" if i < 20 else "all good now!",
+                         -0.8 if i < 20 else 0.9, False)
+    for t in range(10):
+        out += d.observe(s, 700 + t * 20.0, f"a{t}", "ok", 0.1, False)
+    assert [(sig.state, sig.kind) for sig in out] == [("rising", "threat"), ("resolved", "threat")]

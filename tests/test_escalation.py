@@ -147,3 +147,19 @@ def test_trend_draft_fields_and_resolve():
     r = trend_draft(community="r/x", platform="reddit", trend_id="r/x:volume:T",
                     signal=signal(state="resolved"))
     assert r.resolve and r.dedup_key == d.dedup_key
+
+
+@pytest.mark.parametrize("kind", ["neutral", "opportunity", "threat"])
+def test_every_resolve_reaches_the_ledger(kind):
+    """Filters apply to triggers only: an open incident must always be able to resolve."""
+    from models.bursts import BurstSignal
+
+    sig = BurstSignal(state="resolved", kind=kind, severity="low", window_start=0.0,
+                      window_end=600.0, volume=30, baseline=3.0, zscore=9.0, growth_rate=10.0,
+                      sentiment=0.0, toxicity_share=0.0, first_seen=10.0, top_terms=(),
+                      exemplars=())
+    draft = trend_draft(community="c", platform="p", trend_id="c:volume:t", signal=sig,
+                        include_opportunities=False, min_severity="high")
+    assert draft is not None and draft.resolve
+    ledger = IncidentLedger()
+    assert ledger.apply(None, draft, "r") == (None, None)  # nothing open: nothing emitted
