@@ -5,4 +5,4 @@ Import :func:`register` (not the modules one by one) to attach every agent to th
 
 
 def register() -> None:
-    from agents import detect, escalate, normalize, observability, score  # noqa: F401
+    from agents import detect, escalate, feedback, normalize, observability, score  # noqa: F401

@@ -15,11 +15,12 @@ from typing import Optional
 import structlog
 
 from agents.runtime import steps
+from models.conduct import ConductState
 from models.escalation import Draft, IncidentState
 from models.eventtime import parse_event_time
 from streams import channels, metrics
 from streams.app import app
-from streams.tables import incidents
+from streams.tables import conduct, incidents
 
 log = structlog.get_logger("vigil.escalate")
 
@@ -46,13 +47,25 @@ async def _apply(draft: Draft, source_id: str, ingested_at: Optional[str]) -> No
 @app.agent(channels.posts_scored, name="vigil.escalate_moderation")
 async def escalate_moderation(stream):
     async for scored in stream:
-        draft = steps.moderation_draft(scored)
-        # draft: a moderation Draft for a toxic post, else None
-        if draft is not None:
-            with structlog.contextvars.bound_contextvars(post_id=scored.post.post_id,
-                                                         community=scored.post.community):
-                await _apply(draft, f"post:{scored.post.platform}:{scored.post.post_id}",
-                             scored.post.ingested_at)
+        if scored.decision == "none":
+            continue
+        post = scored.post
+        key = f"{post.community}|{post.author_id}"
+        with metrics.counting_errors("escalate"):
+            record = ConductState.from_dict(conduct.get(key))
+            drafts = steps.moderation_drafts(scored, record)
+        conduct[key] = record.to_dict()  # per event: changelog on this event's partition
+        rec = record.last_recommendation or {}
+        category = (drafts[0].evidence.get("category") if drafts and drafts[0].type == "moderation"
+                    else "safety" if scored.decision == "safety" else "toxicity")
+        metrics.DECISIONS.labels(action=rec.get("action", "none"),
+                                 category=metrics.category_label(category)).inc()
+        # drafts: a safety Draft (severe), a ladder recommendation, or nothing (a "note"
+        # below the ladder's first escalating step is recorded but not paged)
+        with structlog.contextvars.bound_contextvars(post_id=post.post_id,
+                                                     community=post.community):
+            for draft in drafts:
+                await _apply(draft, f"post:{post.platform}:{post.post_id}", post.ingested_at)
 
 
 @app.agent(channels.signals_trends, name="vigil.escalate_trends")

@@ -27,6 +27,7 @@ from agents.steps import MalformedPost, Steps
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
 from models.bursts import BurstState
+from models.conduct import ConductState
 from models.eventtime import parse_event_time, to_iso
 
 __all__ = ["replay_file", "replay_topic", "replay_rows"]
@@ -73,6 +74,7 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
     escalations: Counter = Counter()
     community_state: dict[str, BurstState] = {}
     incidents: dict = {}
+    conduct: dict[str, ConductState] = {}
     first_ts: Optional[float] = None
     last_ts: Optional[float] = None
     progress = _Progress(len(rows))
@@ -111,14 +113,14 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
             # posts: this chunk's accepted Posts, in event-time order
             for scored in steps.score_batch(posts):
                 counts["scored"] += 1
-                counts["toxic"] += scored.decision == "escalate"
+                counts["toxic"] += scored.decision != "none"
                 write("scored", scored)
                 post = scored.post
                 ts = parse_event_time(post.created_at)
                 first_ts = ts if first_ts is None else min(first_ts, ts)
                 last_ts = ts if last_ts is None else max(last_ts, ts)
-                draft = steps.moderation_draft(scored)
-                if draft is not None:
+                record = conduct.setdefault(f"{post.community}|{post.author_id}", ConductState())
+                for draft in steps.moderation_drafts(scored, record):
                     escalate(draft, f"post:{post.platform}:{post.post_id}")
                 state = community_state.setdefault(post.community, BurstState())
                 for trend in steps.detect(state, scored):

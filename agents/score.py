@@ -31,7 +31,7 @@ async def score(stream):
             metrics.POSTS_SCORED.labels(platform=metrics.platform_label(post.platform), decision=s.decision).inc()
             metrics.TOXICITY_SCORE.observe(s.toxicity)
             metrics.INGEST_TO_SCORED_SECONDS.observe(max(0.0, now - parse_event_time(post.ingested_at)))
-            if s.decision == "escalate":
+            if s.decision != "none":
                 log.info("toxic_post", post_id=post.post_id, community=post.community,
                          toxicity=s.toxicity, terms=s.terms)
         if scored:

@@ -13,19 +13,25 @@ from __future__ import annotations
 
 import base64
 import time
+from collections import OrderedDict
 from typing import Optional, Sequence
 
+from config.communities import CommunitiesConfig, load_communities
 from config.settings import Settings
 from models.bursts import BurstDetector, BurstParams, BurstSignal, BurstState
+from models.conduct import ConductPolicy, ConductState, Violation, severity_for
 from models.dedup import DedupWindow
+from models.embeddings import SentenceEmbedder
 from models.escalation import (Draft, IncidentLedger, IncidentState, escalation_id,
-                               moderation_draft, trend_draft)
+                               moderation_draft, safety_draft, trend_draft)
 from models.eventtime import parse_event_time, to_iso
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.online_auc import RollingAUC
 from models.pseudonym import Pseudonymizer
 from models.sentiment import SentimentScorer
-from models.toxicity import LexicalToxicityScorer
-from streams.records import DeadLetter, Escalation, Post, ScoredPost, TrendSignal
+from models.toxicity_model import CommunityPolicy, Evidence, ToxicityModel
+from streams.records import (DeadLetter, Escalation, ModerationFeedback, Post, ScoredPost,
+                             TrendSignal)
 
 __all__ = ["Steps", "MalformedPost"]
 
@@ -34,21 +40,45 @@ class Steps:
     """All model state for one worker (or one replay). Not shared across threads,
     except :meth:`score_batch`, which only reads loaded models."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, communities: Optional[CommunitiesConfig] = None):
         self.settings = settings
+        pseudonymize = Pseudonymizer(settings.effective_pseudonym_key)
         self.normalizer = Normalizer(
-            Pseudonymizer(settings.effective_pseudonym_key),
+            pseudonymize,
             NormalizeLimits(settings.max_payload_bytes, settings.max_text_chars,
                             settings.max_clock_skew_s))
         self.dedup = DedupWindow(settings.dedup_window_s, settings.dedup_max_keys)
-        self.toxicity = LexicalToxicityScorer()
+        # Validated now, so a bad file stops the worker at start with a clear error.
+        self.communities = communities or load_communities(
+            settings.communities_file or None, pseudonymize=pseudonymize)
+        embedder = (SentenceEmbedder(batch_size=settings.embedding_batch_size,
+                                     bf16=settings.embedding_bf16)
+                    if settings.embeddings else None)
+        self.toxicity = ToxicityModel(embedder=embedder, policy_for=self._policy_for)
         self.sentiment = SentimentScorer()
+        # (community, post_id) -> Evidence: what a later moderator label teaches from
+        self.evidence: "OrderedDict[tuple[str, str], Evidence]" = OrderedDict()
+        self.online_auc = RollingAUC(500)
+        self._conduct: dict[str, ConductPolicy] = {}
         self.detector = BurstDetector(BurstParams(
             window_s=settings.burst_window_s, z=settings.burst_z,
             min_count=settings.burst_min_count, min_history=settings.burst_min_history,
             alpha=settings.burst_alpha, max_p=settings.burst_max_p))
         self.ledger = IncidentLedger()
-        self.model_version = f"{self.toxicity.version}+{self.sentiment.version}"
+        self.model_version = (f"{self.toxicity.version}"
+                              f"{'+minilm' if embedder else ''}+{self.sentiment.version}")
+
+    def _policy_for(self, community: str) -> CommunityPolicy:
+        c = self.communities.for_community(community)
+        return CommunityPolicy(c.toxicity_threshold, c.target_precision, c.severe_threshold,
+                               tuple(c.deny_terms), tuple(c.allow_terms))
+
+    def conduct_policy(self, community: str) -> ConductPolicy:
+        policy = self._conduct.get(community)
+        if policy is None:
+            policy = self._conduct[community] = ConductPolicy(
+                self.communities.for_community(community).ladder)
+        return policy
 
     def load_models(self) -> None:
         """Load weights up front so the first batch does not pay for it."""
@@ -82,18 +112,58 @@ class Steps:
     # -- score: [Post] -> [ScoredPost]; CPU-bound, run it in an executor ---------------
     def score_batch(self, posts: Sequence[Post]) -> list[ScoredPost]:
         texts = [p.text for p in posts]
-        tox = self.toxicity.score_batch(texts)
+        scores = self.toxicity.score_batch(texts, [p.community for p in posts])
         sent = self.sentiment.score_batch(texts)
         now = to_iso(time.time())
-        threshold = self.settings.toxicity_threshold
-        return [
-            ScoredPost(post=p, toxicity=round(t.toxicity, 4), sentiment=round(s, 4),
-                       model_version=self.model_version,
-                       decision="escalate" if t.toxicity >= threshold else "none",
-                       scored_at=now, categories={k: round(v, 4) for k, v in t.categories.items()},
-                       explanation=t.explanation(), terms=list(t.terms))
-            for p, t, s in zip(posts, tox, sent)
-        ]
+        out = []
+        for p, t, s in zip(posts, scores, sent):
+            self._remember(p, t.evidence)
+            exempt = self._exempt(p)
+            decision = ("none" if exempt else "safety" if t.severe
+                        else "escalate" if t.flagged else "none")
+            explanation = t.explanation + (["author is exempt by community config"] if exempt else [])
+            out.append(ScoredPost(
+                post=p, toxicity=round(t.toxicity, 4), sentiment=round(s, 4),
+                model_version=self.model_version, decision=decision, scored_at=now,
+                categories=t.categories, explanation=explanation, terms=t.terms,
+                threshold=round(t.threshold, 4), severe=list(t.severe), exempt=exempt))
+        return out
+
+    def _exempt(self, post: Post) -> bool:
+        cfg = self.communities.for_community(post.community)
+        roles = post.meta.get("author_roles") or []
+        return (post.author_id in cfg.exempt_author_ids
+                or (isinstance(roles, list) and any(r in cfg.exempt_roles for r in roles)))
+
+    def _remember(self, post: Post, evidence: Evidence) -> None:
+        key = (post.community, post.post_id)
+        self.evidence[key] = evidence
+        self.evidence.move_to_end(key)
+        while len(self.evidence) > self.settings.evidence_store_size:
+            self.evidence.popitem(last=False)
+
+    # -- learn: ModerationFeedback -> the model learns (same executor as scoring) -----
+    def learn_feedback(self, fb: ModerationFeedback) -> tuple[str, Optional[float]]:
+        """Outcome (learned | no_features | not_for_toxicity) and the score before learning."""
+        if fb.label not in ("toxic", "not_toxic"):
+            return "not_for_toxicity", None
+        evidence = self.evidence.get((fb.community, fb.post_id))
+        if evidence is None and fb.text:
+            # Scored on another worker, or long ago: the label carries the text, so the
+            # features can be rebuilt here.
+            evidence = self.toxicity.score_batch([fb.text], [fb.community])[0].evidence
+        if evidence is None:
+            return "no_features", None
+        before = self.toxicity.learn(evidence, fb.community, fb.label == "toxic")
+        return "learned", before
+
+    def violation(self, scored: ScoredPost) -> Optional[Violation]:
+        if scored.decision not in ("escalate", "safety"):
+            return None
+        cats = {k: v for k, v in scored.categories.items() if k != "learned"}
+        category = max(cats, key=cats.get) if cats else "toxicity"
+        return Violation(parse_event_time(scored.post.created_at), scored.post.post_id,
+                         category, scored.toxicity, scored.decision == "safety")
 
     # -- detect: ScoredPost + community state -> [TrendSignal] -------------------------
     def detect(self, state: BurstState, scored: ScoredPost) -> list[TrendSignal]:
@@ -101,7 +171,7 @@ class Steps:
         state.platform = state.platform or post.platform
         signals = self.detector.observe(
             state, parse_event_time(post.created_at), post.post_id, post.text,
-            scored.sentiment, scored.decision == "escalate")
+            scored.sentiment, scored.decision != "none")
         return [self._trend_record(post, sig) for sig in signals]
 
     def _trend_record(self, post: Post, sig: BurstSignal) -> TrendSignal:
@@ -119,15 +189,29 @@ class Steps:
             trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
     # -- escalate: drafts through the incident ledger -> Escalation | None -------------
-    def moderation_draft(self, scored: ScoredPost) -> Optional[Draft]:
-        if scored.decision != "escalate":
-            return None
+    def moderation_drafts(self, scored: ScoredPost, conduct: ConductState) -> list[Draft]:
+        """Drafts for a violating post: safety first when severe, else the conduct ladder.
+
+        ``conduct`` (this author's record in this community) is updated in place."""
+        v = self.violation(scored)
+        if v is None:
+            return []
         post = scored.post
-        return moderation_draft(
+        rec = self.conduct_policy(post.community).record(conduct, v)
+        if scored.decision == "safety":
+            return [safety_draft(
+                platform=post.platform, community=post.community, post_id=post.post_id,
+                author_id=post.author_id, text=post.text, categories=scored.categories,
+                severe=tuple(scored.severe), url=post.url, event_ts=v.ts,
+                explanation=scored.explanation)]
+        if rec.action == "none":
+            return []
+        return [moderation_draft(
             platform=post.platform, community=post.community, post_id=post.post_id,
-            author_id=post.author_id, text=post.text, toxicity=scored.toxicity, terms=tuple(scored.terms),
-            url=post.url, event_ts=parse_event_time(post.created_at),
-            high_threshold=self.settings.toxicity_high_threshold)
+            author_id=post.author_id, text=post.text, toxicity=scored.toxicity,
+            terms=tuple(scored.terms), url=post.url, event_ts=v.ts, action=rec.action,
+            reason=rec.reason, severity=severity_for(rec.action), category=v.category,
+            duration_s=rec.duration_s, history=rec.violations)]
 
     def trend_draft(self, trend: TrendSignal) -> Optional[Draft]:
         sig = BurstSignal(

@@ -61,8 +61,14 @@ class Settings:
     # --- scoring ---------------------------------------------------------------
     score_batch_size: int = 64
     score_batch_within_s: float = 0.05
-    toxicity_threshold: float = 0.80
+    toxicity_threshold: float = 0.80  # default; config/communities.toml may override per community
     toxicity_high_threshold: float = 0.95
+    embeddings: bool = True  # MiniLM + the online learner; false: lexical prior and rules only
+    embedding_batch_size: int = 32
+    embedding_bf16: bool = True
+    communities_file: str = ""  # default: the shipped config/communities.toml
+    evidence_store_size: int = 50_000  # recent scored posts whose features feedback can teach
+    checkpoint_interval_s: float = 1.0
     # --- burst detection (event time) -----------------------------------------
     burst_window_s: float = 600.0
     burst_z: float = 4.0
@@ -124,7 +130,7 @@ class Settings:
             raise bad("broker", "must look like kafka://host:port")
         for name in ("partitions", "replication_factor", "fetch_max_wait_ms", "max_payload_bytes",
                      "max_text_chars", "dedup_max_keys", "score_batch_size", "burst_min_count",
-                     "burst_min_history"):
+                     "burst_min_history", "embedding_batch_size", "evidence_store_size"):
             if getattr(self, name) < 1:
                 raise bad(name, "must be at least 1")
         for name in ("toxicity_threshold", "toxicity_high_threshold"):
@@ -137,7 +143,7 @@ class Settings:
         if not 0.0 < self.burst_max_p < 1.0:
             raise bad("burst_max_p", "must lie in (0, 1)")
         for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
-                     "score_batch_within_s"):
+                     "score_batch_within_s", "checkpoint_interval_s"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):  # also rejects NaN
                 raise bad(name, "must be a positive finite number")

@@ -29,8 +29,8 @@ from typing import Any, Optional
 
 from models.bursts import BurstSignal
 
-__all__ = ["Draft", "IncidentState", "IncidentLedger", "moderation_draft", "trend_draft",
-           "escalation_id"]
+__all__ = ["Draft", "IncidentState", "IncidentLedger", "moderation_draft", "safety_draft",
+           "trend_draft", "escalation_id"]
 
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
@@ -117,21 +117,65 @@ def escalation_id(dedup_key: str, incident: int, occurrence: int, status: str) -
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+_ACTION_TEXT = {
+    "none": "No action needed beyond review.",
+    "note": "Note it on the author's record; no action on the platform yet.",
+    "warn": "Warn the author, citing the rule broken.",
+    "timeout": "Time the author out",
+    "suspend": "Suspend the author",
+    "ban": "Consider a ban: review the author's history first.",
+}
+
+
+def _snippet(text: str) -> str:
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _action_text(action: str, duration_s: Optional[float]) -> str:
+    text = _ACTION_TEXT.get(action, action)
+    if action in ("timeout", "suspend"):
+        text += f" for {duration_s / 3600:g} h." if duration_s else "."
+    return text
+
+
 def moderation_draft(*, platform: str, community: str, post_id: str, author_id: str,
                      text: str, toxicity: float, terms: tuple[str, ...], url: Optional[str],
-                     event_ts: float, high_threshold: float) -> Draft:
-    severity = "high" if toxicity >= high_threshold else "medium"
-    snippet = text if len(text) <= 200 else text[:197] + "..."
+                     event_ts: float, action: str, reason: str, severity: str,
+                     category: str, duration_s: Optional[float] = None,
+                     history: tuple[str, ...] = ()) -> Draft:
+    """A conduct-policy recommendation for a violating post, grouped per author."""
     return Draft(
         dedup_key=f"moderation:{platform}:{community}:{author_id}",
         type="moderation", severity=severity, community=community, platform=platform,
-        title=f"Toxic post in {community}",
-        summary=f"Post {post_id} scored {toxicity:.2f} for toxicity"
-                + (f" (terms: {', '.join(terms)})" if terms else ""),
-        recommended_action="Review the post; remove it and warn the author if it breaks "
-                           "the community's rules.",
-        evidence={"post_ids": [post_id], "snippets": [snippet], "author_id": author_id,
-                  "toxicity": round(toxicity, 4), "terms": list(terms), "url": url},
+        title=f"{action.capitalize()} recommended in {community}: {category}",
+        summary=f"Post {post_id} scored {toxicity:.2f}"
+                + (f" (terms: {', '.join(terms)})" if terms else "") + f". {reason}",
+        recommended_action=_action_text(action, duration_s) + " Vigil recommends; a human decides.",
+        evidence={"post_ids": [post_id], "snippets": [_snippet(text)], "author_id": author_id,
+                  "toxicity": round(toxicity, 4), "category": category, "terms": list(terms),
+                  "url": url, "recommended": action, "duration_s": duration_s,
+                  "reason": reason, "history_post_ids": list(history)},
+        event_ts=event_ts,
+    )
+
+
+def safety_draft(*, platform: str, community: str, post_id: str, author_id: str, text: str,
+                 categories: dict, severe: tuple[str, ...], url: Optional[str],
+                 event_ts: float, explanation: list) -> Draft:
+    """Threats, self-harm and personal data skip the ladder: a human must look now."""
+    what = ", ".join(c.replace("_", " ") for c in severe)
+    return Draft(
+        dedup_key=f"safety:{platform}:{community}:{post_id}",
+        type="safety", severity="critical" if "threat" in severe or "self_harm" in severe else "high",
+        community=community, platform=platform,
+        title=f"Safety: {what} in {community}",
+        summary=f"Post {post_id}: {what}. " + "; ".join(explanation[1:3]),
+        recommended_action=("Review now and follow the safety procedure: remove personal data, "
+                            "assess credible threats with the platform's trust & safety route, "
+                            "and reach out with support resources for self-harm."),
+        evidence={"post_ids": [post_id], "snippets": [_snippet(text)], "author_id": author_id,
+                  "categories": {k: v for k, v in categories.items() if v},
+                  "severe": list(severe), "url": url},
         event_ts=event_ts,
     )
 

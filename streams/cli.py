@@ -7,6 +7,7 @@
     vigil connect file --input F     stream a CSV/JSONL file into posts.raw
     vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
     vigil schemas write|check        JSON Schemas of the records that leave Vigil
+    vigil eval toxicity --data F ... ROC-AUC, PR-AUC, F1 as shipped and after feedback
 
 Settings come from ``VIGIL_*`` environment variables (see ``config/settings.py``);
 flags such as ``--broker`` set the same variables, so there is one source of truth.
@@ -156,6 +157,25 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from agents.evaluation import evaluate_toxicity
+
+    result = evaluate_toxicity(
+        Path(args.data), text_col=args.text_col, label_col=args.label_col,
+        positive={v.strip() for v in args.positive.split(",")},
+        feedback_fraction=args.feedback_fraction, seed=args.seed,
+        embeddings=not args.no_embeddings, limit=args.limit, threshold=args.threshold)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            if key != "prequential_auc":
+                print(f"{key:<28} {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vigil", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -205,6 +225,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="topic mode: stop after this many seconds without new messages")
     _add_mapping(sp)
     sp.set_defaults(fn=cmd_replay)
+
+    sp = sub.add_parser("eval", help="evaluate a model on labelled data")
+    sp.add_argument("target", choices=("toxicity",))
+    sp.add_argument("--data", required=True, help="CSV with a text and a label column")
+    sp.add_argument("--text-col", dest="text_col", default="text")
+    sp.add_argument("--label-col", dest="label_col", default="label")
+    sp.add_argument("--positive", required=True,
+                    help="label value(s) meaning toxic, comma-separated (e.g. 0,1)")
+    sp.add_argument("--feedback-fraction", type=float, default=0.0,
+                    help="stream this fraction of rows to the learner as moderator feedback")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--threshold", type=float, default=0.8, help="operating threshold")
+    sp.add_argument("--limit", type=int, help="use only the first N rows")
+    sp.add_argument("--no-embeddings", action="store_true",
+                    help="skip MiniLM (lexical prior and rules only)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(fn=cmd_eval)
 
     sp = sub.add_parser("schemas", help="write or check the JSON Schemas in streams/schemas/")
     sp.add_argument("action", choices=("write", "check"))

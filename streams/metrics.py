@@ -59,6 +59,23 @@ EVENT_TIME_LAG_SECONDS = Gauge(
     "vigil_event_time_lag_seconds",
     "Wall clock minus the newest event time seen, by stage (large during replays).",
     ["stage"], registry=REGISTRY)
+FEEDBACK_LABELS = frozenset({"toxic", "not_toxic", "real", "false_alarm"})
+FEEDBACK = Counter(
+    "vigil_feedback_labels_total",
+    "Moderator labels received, by label and what the learner did with them "
+    "(learned, no_features, not_for_toxicity, invalid).",
+    ["label", "outcome"], registry=REGISTRY)
+LEARNER_AUC = Gauge(
+    "vigil_toxicity_online_roc_auc",
+    "Prequential ROC-AUC of the toxicity score over the last 500 moderator labels "
+    "(each scored before it was learnt).", registry=REGISTRY)
+LEARNER_LABELS = Gauge(
+    "vigil_toxicity_labels_learned", "Moderator labels the toxicity model has learnt from.",
+    registry=REGISTRY)
+DECISIONS = Counter(
+    "vigil_moderation_decisions_total",
+    "Conduct-policy recommendations, by recommended action and category.",
+    ["action", "category"], registry=REGISTRY)
 STAGE_ERRORS = Counter(
     "vigil_stage_errors_total", "Unexpected errors in a stage, by stage.",
     ["stage"], registry=REGISTRY)
@@ -82,6 +99,14 @@ def render() -> bytes:
 #: typo or a hostile header cannot create new time series.
 KNOWN_PLATFORMS = frozenset({"reddit", "discourse", "discord", "x", "twitter", "steam",
                              "youtube", "twitch", "telegram", "webhook", "file"})
+
+
+_CATEGORIES = frozenset({"profanity", "insult", "threat", "identity_attack", "sexual", "spam",
+                         "personal_data", "self_harm", "safety", "toxicity"})
+
+
+def category_label(category: str | None) -> str:
+    return category if category in _CATEGORIES else "other"
 
 
 def platform_label(platform: str | None) -> str:

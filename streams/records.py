@@ -57,11 +57,14 @@ class ScoredPost(VigilRecord):
     toxicity: float  # [0, 1]
     sentiment: float  # VADER compound, [-1, 1]
     model_version: str
-    decision: str  # "escalate" | "none"
+    decision: str  # "none" | "escalate" (conduct policy) | "safety" (severe: at once)
     scored_at: str
     categories: Dict[str, float] = {}
     explanation: List[str] = []  # what drove the score, e.g. "profanity-check p=0.97"
     terms: List[str] = []  # the words that pushed the score up, strongest first
+    threshold: float = 0.0  # the community's threshold when this post was scored
+    severe: List[str] = []  # severe categories (threat, self_harm, personal_data) that fired
+    exempt: bool = False  # author exempt by community config: never escalated
     schema_version: int = SCHEMA_VERSION
 
 
@@ -146,4 +149,5 @@ class ModerationFeedback(VigilRecord):
     time: str
     category: Optional[str] = None
     trend_id: Optional[str] = None
+    text: Optional[str] = None  # lets any worker learn even if it did not score the post
     schema_version: int = SCHEMA_VERSION

@@ -34,7 +34,7 @@ ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("TrendSignal", "kind"): records.TREND_KINDS,
     ("TrendSignal", "severity"): records.SEVERITIES,
     ("TrendSignal", "state"): records.TREND_STATES,
-    ("ScoredPost", "decision"): ("escalate", "none"),
+    ("ScoredPost", "decision"): ("none", "escalate", "safety"),
 }
 _DATETIME_FIELDS = {"created_at", "ingested_at", "scored_at", "window_start", "window_end",
                     "first_seen", "last_seen", "emitted_at", "failed_at", "time",

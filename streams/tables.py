@@ -17,6 +17,11 @@ burst_state = app.Table("burst-state", default=None, key_type=str,
                         partitions=app.vigil_settings.partitions,
                         help="Per-community volume baseline and the burst in progress.")
 
+#: "community|author_id" -> models.conduct.ConductState.to_dict(): the repeat-offender ledger
+conduct = app.Table("conduct", default=None, key_type=str,
+                    partitions=app.vigil_settings.partitions,
+                    help="Each author's violations per community, for the conduct ladder.")
+
 #: dedup_key -> models.escalation.IncidentState.to_dict()
 incidents = app.Table("incidents", default=None, key_type=str,
                       partitions=app.vigil_settings.partitions,

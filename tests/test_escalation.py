@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from models.bursts import BurstSignal
-from models.escalation import (Draft, IncidentLedger, IncidentState, escalation_id,
+from models.escalation import (Draft, safety_draft, IncidentLedger, IncidentState, escalation_id,
                                moderation_draft, trend_draft)
 
 
@@ -101,16 +101,33 @@ def test_escalation_id_deterministic_and_distinct():
     assert len(ids) == 13
 
 
-@pytest.mark.parametrize("tox,severity", [(0.85, "medium"), (0.95, "high"), (0.999, "high")])
-def test_moderation_draft(tox, severity):
+@pytest.mark.parametrize("action,severity,duration", [("note", "low", None),
+                                                      ("timeout", "medium", 86400.0),
+                                                      ("ban", "critical", None)])
+def test_moderation_draft_carries_the_recommendation(action, severity, duration):
     text = "you absolute idiot " * 20
     d = moderation_draft(platform="reddit", community="r/x", post_id="p1", author_id="a_1",
-                         text=text, toxicity=tox, terms=("idiot",), url=None,
-                         event_ts=5.0, high_threshold=0.95)
-    assert d.severity == severity
+                         text=text, toxicity=0.93, terms=("idiot",), url=None, event_ts=5.0,
+                         action=action, reason="3rd violation in 7 days", severity=severity,
+                         category="insult", duration_s=duration, history=("p0", "p1"))
+    assert d.severity == severity and d.type == "moderation" and not d.resolve
     assert d.dedup_key == "moderation:reddit:r/x:a_1"  # grouped per author and community
     assert len(d.evidence["snippets"][0]) == 200 and d.evidence["snippets"][0].endswith("...")
-    assert "idiot" in d.summary and not d.resolve
+    assert "idiot" in d.summary and "3rd violation in 7 days" in d.summary
+    assert d.evidence["recommended"] == action and d.evidence["history_post_ids"] == ["p0", "p1"]
+    assert "a human decides" in d.recommended_action
+    if duration:
+        assert "24 h" in d.recommended_action
+
+
+def test_safety_draft_is_per_post_and_critical_for_threats():
+    d = safety_draft(platform="discord", community="g/#x", post_id="p9", author_id="a_2",
+                     text="I know where you live", categories={"threat": 0.9, "insult": 0.0},
+                     severe=("threat",), url=None, event_ts=1.0,
+                     explanation=["combined p=0.97", "threat: \"I know where you live\""])
+    assert d.type == "safety" and d.severity == "critical"
+    assert d.dedup_key == "safety:discord:g/#x:p9"
+    assert d.evidence["categories"] == {"threat": 0.9}
 
 
 def test_trend_draft_neutral_is_none():

@@ -10,6 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from agents.steps import Steps
+from models.conduct import ConductState
 from config.settings import Settings
 from models.eventtime import parse_event_time
 from models.normalize import MalformedPost
@@ -54,7 +55,7 @@ PAYLOADS = [
 
 @pytest.fixture(scope="module")
 def steps() -> Steps:
-    s = Steps(Settings.load(env={}))
+    s = Steps(Settings.load(env={}, embeddings=False))  # MiniLM is tested on its own
     s.load_models()
     return s
 
@@ -66,7 +67,7 @@ def scored(steps) -> list[ScoredPost]:
 
 
 def test_normalize_dedups_redelivery():
-    s = Steps(Settings.load(env={}))
+    s = Steps(Settings.load(env={}, embeddings=False))  # MiniLM is tested on its own
     first = s.normalize(PAYLOADS[0], fmt=None, ingested_ts=INGESTED, now=NOW)
     assert first is not None and first.author_id != "grimtide_88"
     assert s.normalize(PAYLOADS[0], fmt=None, ingested_ts=INGESTED, now=NOW) is None
@@ -82,15 +83,17 @@ def test_scored_posts_validate_and_decide(scored):
 
 def test_moderation_escalations_validate(steps, scored):
     v = validator("escalations")
-    state, out = None, []
+    state, out, records = None, [], {}
     for sp in scored:
-        draft = steps.moderation_draft(sp)
-        if draft is None:
+        drafts = steps.moderation_drafts(sp, records.setdefault(sp.post.author_id, ConductState()))
+        if not drafts:
             continue
+        draft = drafts[0]
         state, esc = steps.escalate(state, draft, source_id=sp.post.post_id)
         out.append(esc)
     # redelivered post: nothing new
-    _, again = steps.escalate(state, steps.moderation_draft(scored[0]), source_id="p1")
+    redelivered = steps.moderation_drafts(scored[0], records[scored[0].post.author_id])
+    _, again = steps.escalate(state, redelivered[0], source_id="p1")
     assert again is None
     assert [(e.status, e.occurrence_count) for e in out] == [("triggered", 1), ("updated", 2)]
     assert out[0].dedup_key == out[1].dedup_key  # same author, same community
@@ -131,7 +134,7 @@ def test_check_schemas_detects_drift(tmp_path):
     ("created_at", "yesterday"), ("schema_version", 2), ("occurrence_count", "3"),
 ])
 def test_schema_rejects_bad_escalation(steps, scored, field, value):
-    draft = steps.moderation_draft(scored[0])
+    draft = steps.moderation_drafts(scored[0], ConductState())[0]
     _, esc = steps.escalate(None, draft, source_id="x")
     doc = json.loads(esc.dumps())
     v = validator("escalations")
@@ -149,7 +152,7 @@ def test_schema_rejects_unknown_and_missing_fields(scored):
 
 
 def test_retrigger_gets_a_new_escalation_id(steps, scored):
-    draft = steps.moderation_draft(scored[0])
+    draft = steps.moderation_drafts(scored[0], ConductState())[0]
     resolve = draft.__class__(**{**draft.__dict__, "resolve": True})
     state, first = steps.escalate(None, draft, source_id="a")
     state, _ = steps.escalate(state, resolve, source_id="r")

@@ -1,0 +1,85 @@
+"""Moderator feedback through the real broker changes later decisions for that
+community, survives a restart through the checkpoint, and leaves others alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import as_json, produce, read_topic, start_worker, stop_worker, total
+
+pytestmark = pytest.mark.integration
+
+T0 = 1793606400
+BANTER = ["that riff is fucking brutal", "this drummer is a fucking beast",
+          "holy shit that breakdown", "fucking sick solo at 3:20", "damn this album slaps hard",
+          "the bass tone is fucking filthy", "that scream was insane as hell",
+          "fucking legendary set last night", "this mix is heavy as shit",
+          "goddamn what a closing track"]
+
+
+def post(pid: str, community: str, text: str, t: int) -> tuple[bytes, bytes, dict]:
+    body = {"platform": "reddit", "community": community, "id": pid, "author": f"fan-{pid}",
+            "text": text, "created_at": T0 + t}
+    return community.encode(), json.dumps(body).encode(), {"vigil-platform": "reddit"}
+
+
+def feedback(pid: str, community: str, label: str) -> tuple[bytes, bytes, dict]:
+    body = {"post_id": pid, "community": community, "label": label, "action": "none",
+            "moderator_id": "m_1", "time": "2026-11-02T09:00:00Z"}
+    return community.encode(), json.dumps(body).encode(), {}
+
+
+def scored_by_id(bootstrap: str, ids: set[str]) -> dict:
+    msgs = read_topic(bootstrap, "posts.scored",
+                      until=lambda ms: ids <= {as_json(m)["post"]["post_id"] for m in ms},
+                      timeout_s=90)
+    return {as_json(m)["post"]["post_id"]: as_json(m) for m in msgs}
+
+
+def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_path):
+    worker = start_worker(broker, tmp_path)
+    try:
+        # 1. A metal community's banter is flagged at first: the lexical prior hates it.
+        rounds = [(f"m{r}-{i}", text) for r in range(3) for i, text in enumerate(BANTER)]
+        produce(broker.bootstrap, [post(pid, "r/metal", text, k) for k, (pid, text) in enumerate(rounds)])
+        first = scored_by_id(broker.bootstrap, {pid for pid, _ in rounds})
+        flagged = [pid for pid, _ in rounds if first[pid]["decision"] == "escalate"]
+        assert len(flagged) >= len(rounds) // 2
+
+        # 2. Its moderators say: not toxic, here.
+        produce(broker.bootstrap, [feedback(pid, "r/metal", "not_toxic") for pid, _ in rounds],
+                topic="moderation.feedback")
+        m = worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total", outcome="learned")
+                            >= len(rounds))
+        assert total(m, "vigil_toxicity_labels_learned") >= len(rounds)
+
+        # 3. New banter in r/metal now passes; the same words in another community do not.
+        later = [post(f"late-{i}", "r/metal", text, 1000 + i) for i, text in enumerate(BANTER[:5])]
+        control = [post(f"ctl-{i}", "r/chess", text, 1000 + i) for i, text in enumerate(BANTER[:5])]
+        produce(broker.bootstrap, later + control)
+        after = scored_by_id(broker.bootstrap, {f"late-{i}" for i in range(5)}
+                             | {f"ctl-{i}" for i in range(5)})
+        metal_flags = sum(after[f"late-{i}"]["decision"] != "none" for i in range(5))
+        chess_flags = sum(after[f"ctl-{i}"]["decision"] != "none" for i in range(5))
+        assert metal_flags < chess_flags
+        assert metal_flags <= 1
+    finally:
+        stop_worker(worker)
+
+    # 4. The learnt state was checkpointed with the feedback offsets it reflects ...
+    ckpt = tmp_path / "data" / "models" / "toxicity.ckpt"
+    assert ckpt.is_file()
+    # ... and a restarted worker restores it: the same banter still passes in r/metal.
+    worker = start_worker(broker, tmp_path)
+    try:
+        produce(broker.bootstrap, [post("again-0", "r/metal", BANTER[0], 2000),
+                                   post("again-1", "r/chess", BANTER[0], 2000)])
+        again = scored_by_id(broker.bootstrap, {"again-0", "again-1"})
+        assert again["again-0"]["decision"] == "none"
+        assert again["again-1"]["decision"] != "none"
+        log = worker.log_path.read_text()
+        assert "checkpoint_restored" in log
+    finally:
+        stop_worker(worker)
