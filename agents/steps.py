@@ -160,8 +160,13 @@ class Steps:
     def violation(self, scored: ScoredPost) -> Optional[Violation]:
         if scored.decision not in ("escalate", "safety"):
             return None
-        cats = {k: v for k, v in scored.categories.items() if k != "learned"}
-        category = max(cats, key=cats.get) if cats else "toxicity"
+        # The most specific evidence names the violation: a rule category that fired
+        # ("insult", "threat" …) says more than the generic profanity prior.
+        rules = {k: v for k, v in scored.categories.items()
+                 if k not in ("learned", "profanity") and v >= 0.5}
+        category = (max(rules, key=rules.get) if rules
+                    else "profanity" if scored.categories.get("profanity", 0) >= 0.5
+                    else "toxicity")
         return Violation(parse_event_time(scored.post.created_at), scored.post.post_id,
                          category, scored.toxicity, scored.decision == "safety")
 

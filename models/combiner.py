@@ -11,8 +11,10 @@ The shared weights ``w`` start from hand-set values that reproduce the shipped
 behaviour (the lexical prior as is, each rule category worth +3 logits, the untrained
 learner ignored) and move slowly: one community's labels must not switch off
 profanity detection everywhere else. Each community's deltas ``δ[c]`` and ``offset[c]``
-move fast and are pulled back towards zero (L2), so a community's own norms, such as
-a metal forum where "fucking brutal" is praise, live in that community alone.
+move fast at first (the step shrinks as 1/√(1 + labels/50), so the first dozen labels
+change decisions and the ten-thousandth adds no noise) and are pulled back towards zero
+(L2), so a community's own norms, such as a metal forum where "fucking brutal" is
+praise, live in that community alone.
 
 >>> c = ScoreCombiner()
 >>> round(c.score_one({"prior": 0.9}), 3)
@@ -48,6 +50,8 @@ class ScoreCombiner:
     bias: float = 0.0
     deltas: dict = field(default_factory=dict)  # community -> {feature: delta}
     offsets: dict = field(default_factory=dict)  # community -> logit offset
+    labels: dict = field(default_factory=dict)  # community -> labels learnt
+    warmup_labels: float = 50.0  # the community step size halves by ~150 labels
 
     def _inputs(self, evidence: dict) -> dict:
         """``evidence``: prior and learner as probabilities, rule_<category> in [0, 1]."""
@@ -76,7 +80,11 @@ class ScoreCombiner:
     def learn_one(self, evidence: dict, toxic: bool, community: str | None = None) -> None:
         x = self._inputs(evidence)
         err = self.score_one(evidence, community) - (1.0 if toxic else 0.0)
-        g, c = self.shared_learning_rate, self.community_learning_rate
+        g = self.shared_learning_rate
+        n = self.labels.get(community, 0)
+        # Big steps while a community has few labels, small once it has many: the first
+        # dozen labels must change decisions, the ten-thousandth must not add noise.
+        c = self.community_learning_rate / math.sqrt(1.0 + n / self.warmup_labels)
         for k, v in x.items():
             self.weights[k] = self._w(k) - g * err * v
         self.bias -= g * err
@@ -87,3 +95,4 @@ class ScoreCombiner:
                 delta[k] = d - c * (err * v + self.l2 * d)
             o = self.offsets.get(community, 0.0)
             self.offsets[community] = o - c * (err + self.l2 * o)
+            self.labels[community] = n + 1

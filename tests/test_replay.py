@@ -70,7 +70,9 @@ def test_replay_maps_columns_of_a_foreign_csv(tmp_path):
 
 
 @pytest.mark.skipif(not CRISISLEX.is_file(), reason=f"needs ../shared/data ({CRISISLEX} absent)")
-def test_replay_of_crisislex_completes_and_adds_up(tmp_path):
+def test_replay_of_crisislex_completes_and_adds_up(tmp_path, monkeypatch):
+    # Counting and ordering are under test, not MiniLM: 28k embeddings take minutes.
+    monkeypatch.setenv("VIGIL_EMBEDDINGS", "false")
     assert main(["replay", str(CRISISLEX), "--out", str(tmp_path),
                  "--time-col", "created_at_utc_from_snowflake", "--id-col", "tweet_id",
                  "--community-col", "event", "--platform", "x"]) == 0

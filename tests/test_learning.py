@@ -1,0 +1,115 @@
+"""The online learning pieces: learner, combiner, thresholds, the composite model,
+feedback outcomes and checkpoints. No broker; MiniLM only where it is the subject."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from agents.steps import Steps
+from config.settings import Settings
+from models.embeddings import SentenceEmbedder
+from models.thresholds import AdaptiveThreshold
+from models.toxicity_model import CommunityPolicy, ToxicityModel
+from streams.records import ModerationFeedback
+
+T = "2026-11-02T08:00:00Z"
+
+
+def raw(pid: str, text: str, community: str = "r/x", author: str = "someone", **meta) -> bytes:
+    return json.dumps({"platform": "reddit", "community": community, "id": pid, "author": author,
+                       "text": text, "created_at": T, "meta": meta}).encode()
+
+
+@pytest.fixture
+def steps() -> Steps:
+    return Steps(Settings.load(env={}, embeddings=False))
+
+
+def scored(steps: Steps, *payloads: bytes):
+    posts = [steps.normalize(p, fmt="vigil", ingested_ts=0, now=2e9) for p in payloads]
+    return steps.score_batch(posts)
+
+
+def test_severe_categories_take_the_safety_route(steps):
+    threat, doxx, insult = scored(
+        steps, raw("1", "I know where you live and I will find you"),
+        raw("2", "his number is +44 20 7946 0958 and email jo.bloggs@example.com, go get him"),
+        raw("3", "you are a pathetic loser"))
+    assert threat.decision == "safety" and "threat" in threat.severe
+    assert doxx.decision == "safety" and "personal_data" in doxx.severe
+    assert insult.decision == "escalate" and not insult.severe
+    assert any("threat" in line for line in threat.explanation)
+
+
+def test_exempt_roles_are_never_escalated(steps):
+    (mod,) = scored(steps, raw("1", "shut up you fucking idiot", author_roles=["moderator"]))
+    assert mod.decision == "none" and mod.exempt
+    assert "exempt" in mod.explanation[-1]
+
+
+def test_feedback_outcomes(steps):
+    (post,) = scored(steps, raw("p1", "that riff is fucking brutal"))
+    fb = dict(community="r/x", action="none", moderator_id="m", time=T)
+    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="not_toxic", **fb))[0] == "learned"
+    assert steps.learn_feedback(ModerationFeedback(post_id="zz", label="toxic", **fb)) == ("no_features", None)
+    outcome, before = steps.learn_feedback(ModerationFeedback(
+        post_id="zz", label="toxic", text="you absolute moron", **fb))
+    assert outcome == "learned" and 0 <= before <= 1  # rebuilt from the text it carried
+    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="real", **fb))[0] \
+        == "not_for_toxicity"
+    assert steps.toxicity.labels_learned == 2
+
+
+def test_labels_move_only_their_community_and_survive_a_snapshot():
+    model = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()
+    banter = "this drummer is a fucking beast"
+    first = model.score_batch([banter, banter], ["r/metal", "r/chess"])
+    assert first[0].flagged and first[1].flagged
+    for _ in range(25):
+        model.learn(first[0].evidence, "r/metal", toxic=False)
+    after = model.score_batch([banter, banter], ["r/metal", "r/chess"])
+    assert not after[0].flagged and after[1].flagged
+    assert after[0].threshold > first[0].threshold  # precision fell: threshold rose
+
+    restored = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()
+    restored.restore(pickle.loads(pickle.dumps(model.snapshot())))
+    again = restored.score_batch([banter, banter], ["r/metal", "r/chess"])
+    assert [s.toxicity for s in again] == [s.toxicity for s in after]
+    with pytest.raises(ValueError, match="checkpoint"):
+        restored.restore({**model.snapshot(), "version": "vigil-tox-1"})
+
+
+def test_threshold_falls_when_precision_is_high_and_toxic_posts_are_missed():
+    t = AdaptiveThreshold(threshold=0.8, target_precision=0.8)
+    for _ in range(5):
+        t.observe(0.9, toxic=True)  # flagged and right: precision stays high
+    t.observe(0.6, toxic=True)  # missed
+    assert t.threshold < 0.8
+
+
+def test_checkpoint_is_atomic_and_carries_offsets(tmp_path, steps):
+    from agents.feedback import read_checkpoint, write_checkpoint
+
+    path = tmp_path / "models" / "toxicity.ckpt"
+    assert read_checkpoint(path) is None
+    write_checkpoint(path, steps.toxicity.snapshot(), {0: 12, 3: 7})
+    snap = read_checkpoint(path)
+    assert snap["feedback_offsets"] == {0: 12, 3: 7} and snap["version"] == steps.toxicity.version
+    assert not path.with_suffix(".tmp").exists()
+
+
+def test_minilm_embeddings_are_semantic_and_cached():
+    emb = SentenceEmbedder(cache_size=10)
+    texts = ["the servers are down again", "cannot log in, the server is offline",
+             "I love the new map design", "the servers are down again"]
+    v = emb.embed(texts)
+    assert v.shape == (4, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-3)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2  # outage posts sit together, praise apart
+    assert np.array_equal(v[0], v[3])
+    emb.embed(["the servers are down again"])
+    assert emb.cache_hits >= 1
