@@ -75,5 +75,4 @@ async def escalate_trends(stream):
         # draft: a trend Draft (trigger or resolve) for threats/opportunities, else None
         if draft is not None:
             with structlog.contextvars.bound_contextvars(community=trend.community):
-                await _apply(draft, f"trend:{trend.trend_id}:{trend.state}",
-                             trend.trigger_ingested_at)
+                await _apply(draft, steps.trend_source_id(trend), trend.trigger_ingested_at)

@@ -128,7 +128,7 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
                     write("trends", trend)
                     tdraft = steps.trend_draft(trend)
                     if tdraft is not None:
-                        escalate(tdraft, f"trend:{trend.trend_id}:{trend.state}")
+                        escalate(tdraft, steps.trend_source_id(trend))
             progress.update(counts["rows"])
     finally:
         for fh in files.values():

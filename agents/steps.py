@@ -231,6 +231,11 @@ class Steps:
                            trend_id=trend.trend_id, signal=sig,
                            include_opportunities=self.settings.escalate_opportunities)
 
+    @staticmethod
+    def trend_source_id(trend: TrendSignal) -> str:
+        """Identifies one lifecycle step of one trend: a redelivery repeats it exactly."""
+        return f"trend:{trend.trend_id}:{trend.state}:{trend.window_end}"
+
     def escalate(self, state: Optional[IncidentState], draft: Draft, source_id: str,
                  ) -> tuple[Optional[IncidentState], Optional[Escalation]]:
         state, status = self.ledger.apply(state, draft, source_id)

@@ -11,8 +11,11 @@ It ends at the first window that closes back
 under ``mean + 2σ``. Windows inside a burst do not feed the baseline, so a long burst
 does not teach the detector that bursts are normal.
 
-One burst yields exactly two signals: ``rising`` when it starts and ``resolved`` when it
-ends, with a stable ``trend_id`` so downstream can update instead of duplicating.
+One burst is one trend with a stable ``trend_id`` and a lifecycle: ``rising`` when it
+starts; at each window of the burst that closes, ``peaking`` (the window matched or beat
+the burst's best so far) or ``fading`` (below its best, still far above normal); and
+``resolved`` at the first window back to normal. Downstream updates one incident with
+these instead of raising new ones.
 
 >>> from models.bursts import BurstDetector, BurstParams
 >>> d = BurstDetector(BurstParams(window_s=60, z=4, min_count=8, min_history=5, alpha=0.2))
@@ -25,7 +28,7 @@ ends, with a stable ``trend_id`` so downstream can update instead of duplicating
 [('rising', 'threat')]
 >>> after = [d.observe(state, 700 + t * 20.0, f"a{t}", "ok now", 0.2, False) for t in range(10)]
 >>> [s.state for out in after for s in out]
-['resolved']
+['peaking', 'resolved']
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-__all__ = ["BurstParams", "BurstState", "BurstSignal", "BurstDetector", "top_terms"]
+__all__ = ["BurstParams", "BurstState", "BurstSignal", "BurstDetector", "top_terms",
+           "terms_of", "poisson_sf"]
 
 _WORD = re.compile(r"[a-z][a-z0-9'\-]{2,}")
 STOPWORDS = frozenset("""
@@ -45,7 +49,17 @@ let may new now old see two way who did get got just than that this with have fr
 will your what when been were into more some them then there these would about which
 their also only over such very even much like after back still here dont cant im ive
 its thats youre theyre isnt wasnt again really today because could should being every
+http https www com amp
 """.split())
+
+
+def terms_of(text: str) -> set[str]:
+    """The distinct content words of a post (lower-case, no stopwords, no URL parts).
+
+    >>> sorted(terms_of("RT Servers DOWN again http://t.co/x the servers!"))
+    ['down', 'servers']
+    """
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
 def poisson_sf(k: int, lam: float) -> float:
@@ -96,6 +110,7 @@ class BurstState:
     burst_peak: int = 0
     burst_zscore: float = 0.0
     burst_kind: str = ""  # decided when the burst triggers, kept until it resolves
+    burst_peak_window: int = 0  # highest closed-window count of the burst
     burst_sentiment_sum: float = 0.0
     burst_toxic: int = 0
     burst_terms: dict = field(default_factory=dict)
@@ -176,6 +191,7 @@ class BurstDetector:
             s.burst_peak = s.count
             s.burst_zscore = s.zscore(s.count)
             s.burst_kind = ""
+            s.burst_peak_window = 0
             out.append(self._signal(s, "rising", s.window_start + p.window_s))
         return out
 
@@ -187,6 +203,12 @@ class BurstDetector:
             if s.count < s.mean + 2 * s.sigma():
                 out.append(self._signal(s, "resolved", closed_end))
                 s.active = False
+            else:
+                # A window of the burst closed: still climbing (peaking) or past its
+                # highest window but not yet back to normal (fading).
+                state = "peaking" if s.count >= s.burst_peak_window else "fading"
+                s.burst_peak_window = max(s.burst_peak_window, s.count)
+                out.append(self._signal(s, state, closed_end, volume=s.count))
         else:
             s.learn_window(s.count, p.alpha)
         # Empty windows between the closed one and ``ts`` are zero-count windows.
@@ -210,16 +232,16 @@ class BurstDetector:
         s.burst_sentiment_sum += sentiment
         s.burst_toxic += int(toxic)
         terms = s.burst_terms
-        for w in set(_WORD.findall(text.lower())):
-            if w not in STOPWORDS:
-                terms[w] = terms.get(w, 0) + 1
+        for w in terms_of(text):
+            terms[w] = terms.get(w, 0) + 1
         if len(terms) > self.p.max_terms_tracked:  # keep the strongest half
             keep = top_terms(terms, self.p.max_terms_tracked // 2)
             s.burst_terms = {t: terms[t] for t in keep}
         if len(s.burst_exemplars) < self.p.max_exemplars:
             s.burst_exemplars.append([post_id, text[:160]])
 
-    def _signal(self, s: BurstState, state: str, window_end: float) -> BurstSignal:
+    def _signal(self, s: BurstState, state: str, window_end: float,
+                volume: Optional[int] = None) -> BurstSignal:
         n = max(s.burst_count, 1)
         sentiment = s.burst_sentiment_sum / n
         tox_share = s.burst_toxic / n
@@ -237,7 +259,8 @@ class BurstDetector:
             severity = "high" if s.burst_zscore >= 2 * self.p.z else "medium"
         else:
             severity = "low"
-        volume = s.burst_peak if state == "resolved" else s.count
+        if volume is None:
+            volume = s.burst_peak if state == "resolved" else s.count
         return BurstSignal(
             state=state, kind=kind, severity=severity,
             window_start=s.burst_start, window_end=window_end,

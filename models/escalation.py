@@ -199,6 +199,7 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
             return None
     terms = ", ".join(signal.top_terms) or "no distinctive terms"
     what = {"threat": "Complaint", "opportunity": "Praise"}.get(signal.kind, "Activity")
+    stage = {"peaking": " (peaking)", "fading": " (fading)"}.get(signal.state, "")
     evidence: dict[str, Any] = {
         "trend_id": trend_id, "volume": signal.volume, "baseline": signal.baseline,
         "zscore": signal.zscore, "growth_rate": signal.growth_rate,
@@ -210,7 +211,7 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
     return Draft(
         dedup_key=f"trend:{trend_id}", type="trend", severity=signal.severity,
         community=community, platform=platform,
-        title=f"{what} burst in {community}: {terms}",
+        title=f"{what} burst in {community}{stage}: {terms}",
         summary=(f"{signal.volume} posts in the window vs a baseline of {signal.baseline:.1f} "
                  f"(z={signal.zscore:.1f}); mean sentiment {signal.sentiment:+.2f}"),
         recommended_action=("Investigate and acknowledge publicly if it is a real incident."

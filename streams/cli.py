@@ -8,6 +8,7 @@
     vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
     vigil schemas write|check        JSON Schemas of the records that leave Vigil
     vigil eval toxicity --data F ... ROC-AUC, PR-AUC, F1 as shipped and after feedback
+    vigil eval trends --data DIR     detection delay and false alarms on CrisisLexT26
 
 Settings come from ``VIGIL_*`` environment variables (see ``config/settings.py``);
 flags such as ``--broker`` set the same variables, so there is one source of truth.
@@ -160,8 +161,21 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
+    if args.target == "trends":
+        from agents.trend_evaluation import evaluate_trends, print_report
+        from models.bursts import BurstParams
+
+        s = _settings(args)
+        params = BurstParams(window_s=s.burst_window_s, z=s.burst_z, min_count=s.burst_min_count,
+                             min_history=s.burst_min_history, alpha=s.burst_alpha,
+                             max_p=s.burst_max_p)
+        print_report(evaluate_trends(Path(args.data), params), as_json=args.json)
+        return 0
+
     from agents.evaluation import evaluate_toxicity
 
+    if not args.positive:
+        raise SystemExit("vigil eval toxicity: --positive is required")
     result = evaluate_toxicity(
         Path(args.data), text_col=args.text_col, label_col=args.label_col,
         positive={v.strip() for v in args.positive.split(",")},
@@ -227,11 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=cmd_replay)
 
     sp = sub.add_parser("eval", help="evaluate a model on labelled data")
-    sp.add_argument("target", choices=("toxicity",))
-    sp.add_argument("--data", required=True, help="CSV with a text and a label column")
+    sp.add_argument("target", choices=("toxicity", "trends"))
+    sp.add_argument("--data", required=True,
+                    help="toxicity: CSV with a text and a label column; "
+                         "trends: the crisislex_t26 folder (burst settings from VIGIL_BURST_*)")
     sp.add_argument("--text-col", dest="text_col", default="text")
     sp.add_argument("--label-col", dest="label_col", default="label")
-    sp.add_argument("--positive", required=True,
+    sp.add_argument("--positive",
                     help="label value(s) meaning toxic, comma-separated (e.g. 0,1)")
     sp.add_argument("--feedback-fraction", type=float, default=0.0,
                     help="stream this fraction of rows to the learner as moderator feedback")

@@ -44,7 +44,10 @@ def test_replay_of_the_sample_matches_its_ground_truth(tmp_path):
     trends = lines(tmp_path / "trends.jsonl")
     for burst in truth["bursts"]:
         mine = [t for t in trends if t["community"] == burst["community"]]
-        assert [t["state"] for t in mine] == ["rising", "resolved"]
+        states = [t["state"] for t in mine]
+        assert states[0] == "rising" and states[-1] == "resolved"
+        assert set(states[1:-1]) <= {"peaking", "fading"}
+        assert len({t["trend_id"] for t in mine}) == 1
         assert burst["start"] <= mine[0]["first_seen"] <= burst["end"]
         assert mine[0]["kind"] == {"complaint": "threat", "praise": "opportunity"}[burst["kind"]]
     assert len(lines(tmp_path / "escalations.jsonl")) == sum(summary["escalations"].values())
