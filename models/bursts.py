@@ -62,6 +62,18 @@ def terms_of(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
+#: An hour needs this many closed windows (two days at 10-minute windows) before its
+#: own profile replaces the overall level; each window moves it this much.
+SEASON_READY = 12
+SEASON_ALPHA = 0.2
+
+
+def _ewma(mean: float, var: float, x: float, alpha: float) -> tuple[float, float]:
+    diff = x - mean
+    incr = alpha * diff
+    return mean + incr, (1 - alpha) * (var + diff * incr)
+
+
 def poisson_sf(k: int, lam: float) -> float:
     """P(X >= k) for X ~ Poisson(lam), summed in log space (no scipy on the hot path).
 
@@ -116,23 +128,43 @@ class BurstState:
     burst_terms: dict = field(default_factory=dict)
     burst_exemplars: list = field(default_factory=list)  # [post_id, snippet]
     platform: str = ""
+    # hour-of-day profile (UTC): EWMA mean/variance of window counts per hour, and how
+    # many windows taught each hour; used once an hour has SEASON_READY windows
+    season_mean: list = field(default_factory=lambda: [0.0] * 24)
+    season_var: list = field(default_factory=lambda: [0.0] * 24)
+    season_n: list = field(default_factory=lambda: [0] * 24)
+
+    def expected(self) -> tuple[float, float]:
+        """Mean and σ of the open window's count: the hour's own profile once it has
+        enough history (a daily rhythm is not a burst), else the overall level."""
+        h = int(((self.window_start or 0.0) // 3600) % 24)
+        if self.season_n[h] >= SEASON_READY:
+            m, v = self.season_mean[h], self.season_var[h]
+        else:
+            m, v = self.mean, self.var
+        return m, max(math.sqrt(v), math.sqrt(max(m, 1.0)))
 
     def sigma(self) -> float:
-        return max(math.sqrt(self.var), math.sqrt(max(self.mean, 1.0)))
+        return self.expected()[1]
 
     def zscore(self, count: int) -> float:
-        return (count - self.mean) / self.sigma()
+        m, sd = self.expected()
+        return (count - m) / sd
 
-    def learn_window(self, count: int, alpha: float) -> None:
-        """EWMA update of mean and variance with one closed window's count."""
+    def learn_window(self, count: int, alpha: float, window_start: float = 0.0) -> None:
+        """EWMA update of the level and of the window's hour with one closed count."""
         if self.n_windows == 0:
             self.mean, self.var = float(count), 0.0
         else:
-            diff = count - self.mean
-            incr = alpha * diff
-            self.mean += incr
-            self.var = (1 - alpha) * (self.var + diff * incr)
+            self.mean, self.var = _ewma(self.mean, self.var, count, alpha)
         self.n_windows += 1
+        h = int((window_start // 3600) % 24)
+        if self.season_n[h] == 0:
+            self.season_mean[h], self.season_var[h] = float(count), 0.0
+        else:
+            self.season_mean[h], self.season_var[h] = _ewma(
+                self.season_mean[h], self.season_var[h], count, SEASON_ALPHA)
+        self.season_n[h] += 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -185,7 +217,7 @@ class BurstDetector:
             s.burst_zscore = max(s.burst_zscore, s.zscore(s.count))
         elif (s.n_windows >= p.min_history and s.count >= p.min_count
               and s.zscore(s.count) >= p.z
-              and poisson_sf(s.count, max(s.mean, 0.5)) <= p.max_p):
+              and poisson_sf(s.count, max(s.expected()[0], 0.5)) <= p.max_p):
             s.active = True
             s.burst_start, s.burst_first_seen = s.window_start, ts
             s.burst_peak = s.count
@@ -200,7 +232,7 @@ class BurstDetector:
         out: list[BurstSignal] = []
         closed_end = s.window_start + p.window_s
         if s.active:
-            if s.count < s.mean + 2 * s.sigma():
+            if s.count < s.expected()[0] + 2 * s.sigma():
                 out.append(self._signal(s, "resolved", closed_end))
                 s.active = False
             else:
@@ -210,15 +242,15 @@ class BurstDetector:
                 s.burst_peak_window = max(s.burst_peak_window, s.count)
                 out.append(self._signal(s, state, closed_end, volume=s.count))
         else:
-            s.learn_window(s.count, p.alpha)
+            s.learn_window(s.count, p.alpha, s.window_start)
         # Empty windows between the closed one and ``ts`` are zero-count windows.
         gap = int((ts - closed_end) // p.window_s)
-        for _ in range(min(gap, int(5 / p.alpha))):  # beyond that the EWMA has forgotten
+        for k in range(min(gap, int(5 / p.alpha))):  # beyond that the EWMA has forgotten
             if s.active:
                 out.append(self._signal(s, "resolved", closed_end + p.window_s))
                 s.active = False
             else:
-                s.learn_window(0, p.alpha)
+                s.learn_window(0, p.alpha, closed_end + k * p.window_s)
         s.window_start = math.floor(ts / p.window_s) * p.window_s
         s.count = 0
         if not s.active:
@@ -264,8 +296,8 @@ class BurstDetector:
         return BurstSignal(
             state=state, kind=kind, severity=severity,
             window_start=s.burst_start, window_end=window_end,
-            volume=volume, baseline=round(s.mean, 3), zscore=round(s.burst_zscore, 3),
-            growth_rate=round(volume / max(s.mean, 1.0), 3),
+            volume=volume, baseline=round(s.expected()[0], 3), zscore=round(s.burst_zscore, 3),
+            growth_rate=round(volume / max(s.expected()[0], 1.0), 3),
             sentiment=round(sentiment, 4), toxicity_share=round(tox_share, 4),
             first_seen=s.burst_first_seen,
             top_terms=tuple(top_terms(s.burst_terms)),

@@ -214,3 +214,35 @@ def test_lifecycle_peaks_then_fades_then_resolves():
     assert states == ["rising", "peaking", "peaking", "peaking", "fading", "resolved"]
     assert [sig.volume for sig in out][1:5] == [30, 40, 50, 20]
     assert len({sig.window_start for sig in out}) == 1  # one trend throughout
+
+
+def _daily_rhythm(rng, days: float, extra=None):
+    """Quiet nights (~1 post per 10 min), busy afternoons (~15): a steady daily rhythm."""
+    import math
+
+    t = 0.0
+    while t < days * 86400:
+        hour = (t / 3600) % 24
+        rate = (1 + 14 * max(0.0, math.sin(math.pi * (hour - 8) / 16)) ** 2) / 600
+        t += rng.expovariate(rate)
+        yield t
+    if extra:
+        yield from extra
+
+
+def test_a_steady_daily_rhythm_is_not_a_burst_but_a_burst_on_top_of_it_is():
+    import random
+
+    from models.bursts import BurstDetector, BurstParams, BurstState
+
+    d, s = BurstDetector(BurstParams()), BurstState()
+    times = sorted(list(_daily_rhythm(random.Random(5), 14))
+                   # day 10, 03:00 UTC (a quiet hour): 40 posts in 10 minutes
+                   + [10 * 86400 + 3 * 3600 + i * 15.0 for i in range(40)])
+    signals = [(t, sig) for t in times for sig in d.observe(s, t, "p", "chat", 0.0, False)]
+    rising = [t for t, sig in signals if sig.state == "rising"]
+    # The first morning ramps may alarm while the hours have no profile yet (warm-up);
+    # after two days the rhythm itself never does, and the real burst does, once.
+    after_warmup = [t for t in rising if t > 2 * 86400]
+    assert len(after_warmup) == 1
+    assert 10 * 86400 + 3 * 3600 <= after_warmup[0] < 10 * 86400 + 3 * 3600 + 600
