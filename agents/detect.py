@@ -7,7 +7,7 @@ import time
 import structlog
 
 from agents.runtime import steps
-from models.bursts import BurstState
+from models.community_watch import WatchState
 from streams import channels, metrics
 from streams.app import app
 from streams.tables import burst_state
@@ -21,7 +21,7 @@ async def detect(stream):
         community = scored.post.community
         started = time.perf_counter()
         with metrics.counting_errors("detect"):
-            state = BurstState.from_dict(burst_state.get(community))
+            state = WatchState.from_dict(burst_state.get(community))
             signals = steps.detect(state, scored)
         # Written per event so the changelog lands on this event's partition.
         burst_state[community] = state.to_dict()

@@ -26,7 +26,7 @@ from typing import Iterable, Optional
 from agents.steps import MalformedPost, Steps
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
-from models.bursts import BurstState
+from models.community_watch import WatchState
 from models.conduct import ConductState
 from models.eventtime import parse_event_time, to_iso
 
@@ -72,7 +72,7 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
     dead: Counter = Counter()
     trends: Counter = Counter()
     escalations: Counter = Counter()
-    community_state: dict[str, BurstState] = {}
+    community_state: dict[str, WatchState] = {}
     incidents: dict = {}
     conduct: dict[str, ConductState] = {}
     first_ts: Optional[float] = None
@@ -122,7 +122,7 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
                 record = conduct.setdefault(f"{post.community}|{post.author_id}", ConductState())
                 for draft in steps.moderation_drafts(scored, record):
                     escalate(draft, f"post:{post.platform}:{post.post_id}")
-                state = community_state.setdefault(post.community, BurstState())
+                state = community_state.setdefault(post.community, WatchState())
                 for trend in steps.detect(state, scored):
                     trends[f"{trend.kind}:{trend.state}"] += 1
                     write("trends", trend)

@@ -18,7 +18,11 @@ from typing import Optional, Sequence
 
 from config.communities import CommunitiesConfig, load_communities
 from config.settings import Settings
-from models.bursts import BurstDetector, BurstParams, BurstSignal, BurstState
+import math
+
+from models.bursts import BurstParams, BurstSignal
+from models.community_watch import TOPICS, CommunityWatcher, WatchState
+from models.spikes import ShareParams, ShareSignal
 from models.conduct import ConductPolicy, ConductState, Violation, severity_for
 from models.dedup import DedupWindow
 from models.embeddings import SentenceEmbedder
@@ -60,10 +64,13 @@ class Steps:
         self.evidence: "OrderedDict[tuple[str, str], Evidence]" = OrderedDict()
         self.online_auc = RollingAUC(500)
         self._conduct: dict[str, ConductPolicy] = {}
-        self.detector = BurstDetector(BurstParams(
-            window_s=settings.burst_window_s, z=settings.burst_z,
-            min_count=settings.burst_min_count, min_history=settings.burst_min_history,
-            alpha=settings.burst_alpha, max_p=settings.burst_max_p))
+        self.watcher = CommunityWatcher(
+            BurstParams(window_s=settings.burst_window_s, z=settings.burst_z,
+                        min_count=settings.burst_min_count,
+                        min_history=settings.burst_min_history, alpha=settings.burst_alpha,
+                        max_p=settings.burst_max_p),
+            ShareParams(window_s=settings.burst_window_s, min_posts=settings.burst_min_count,
+                        min_history=settings.burst_min_history))
         self.ledger = IncidentLedger()
         self.model_version = (f"{self.toxicity.version}"
                               f"{'+minilm' if embedder else ''}+{self.sentiment.version}")
@@ -171,13 +178,30 @@ class Steps:
                          category, scored.toxicity, scored.decision == "safety")
 
     # -- detect: ScoredPost + community state -> [TrendSignal] -------------------------
-    def detect(self, state: BurstState, scored: ScoredPost) -> list[TrendSignal]:
+    def detect(self, state: WatchState, scored: ScoredPost) -> list[TrendSignal]:
         post = scored.post
-        state.platform = state.platform or post.platform
-        signals = self.detector.observe(
+        signals = self.watcher.observe(
             state, parse_event_time(post.created_at), post.post_id, post.text,
             scored.sentiment, scored.decision != "none")
-        return [self._trend_record(post, sig) for sig in signals]
+        return [self._trend_record(post, sig) if topic == "volume"
+                else self._share_record(post, topic, sig) for topic, sig in signals]
+
+    def _share_record(self, post: Post, topic: str, sig: ShareSignal) -> TrendSignal:
+        base = sig.baseline
+        sd = math.sqrt(max(base * (1 - base), 0.01) / max(sig.posts, 1))
+        return TrendSignal(
+            trend_id=f"{post.community}:{topic}:{to_iso(sig.window_start)}",
+            community=post.community, platform=post.platform, topic_id=topic,
+            topic_label=TOPICS[topic], kind="threat",
+            severity="high" if topic == "toxicity-share" and sig.share >= 0.5 else "medium",
+            state=sig.state, window_start=to_iso(sig.window_start),
+            window_end=to_iso(sig.window_end), volume=sig.posts, baseline=base,
+            zscore=round((sig.share - base) / sd, 3),
+            growth_rate=round(sig.share / max(base, 0.01), 3),
+            sentiment=0.0, toxicity_share=sig.share if topic == "toxicity-share" else 0.0,
+            first_seen=to_iso(sig.first_seen), emitted_at=to_iso(time.time()),
+            exemplar_post_ids=[post.post_id], exemplars=[post.text[:160]],
+            trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
     def _trend_record(self, post: Post, sig: BurstSignal) -> TrendSignal:
         trend_id = f"{post.community}:volume:{to_iso(sig.window_start)}"
@@ -228,7 +252,8 @@ class Steps:
             first_seen=parse_event_time(trend.first_seen), top_terms=tuple(trend.top_terms),
             exemplars=tuple(zip(trend.exemplar_post_ids, trend.exemplars)))
         return trend_draft(community=trend.community, platform=trend.platform,
-                           trend_id=trend.trend_id, signal=sig,
+                           trend_id=trend.trend_id, signal=sig, topic_id=trend.topic_id,
+                           topic_label=trend.topic_label,
                            include_opportunities=self.settings.escalate_opportunities)
 
     @staticmethod

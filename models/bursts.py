@@ -123,6 +123,8 @@ class BurstState:
     burst_zscore: float = 0.0
     burst_kind: str = ""  # decided when the burst triggers, kept until it resolves
     burst_peak_window: int = 0  # highest closed-window count of the burst
+    burst_reported: str = ""  # the lifecycle state last reported, and at what volume
+    burst_reported_volume: int = 0
     burst_sentiment_sum: float = 0.0
     burst_toxic: int = 0
     burst_terms: dict = field(default_factory=dict)
@@ -224,6 +226,7 @@ class BurstDetector:
             s.burst_zscore = s.zscore(s.count)
             s.burst_kind = ""
             s.burst_peak_window = 0
+            s.burst_reported, s.burst_reported_volume = "rising", s.count
             out.append(self._signal(s, "rising", s.window_start + p.window_s))
         return out
 
@@ -239,8 +242,15 @@ class BurstDetector:
                 # A window of the burst closed: still climbing (peaking) or past its
                 # highest window but not yet back to normal (fading).
                 state = "peaking" if s.count >= s.burst_peak_window else "fading"
+                # Report changes, not every window: a transition, or a peak that grew
+                # by half since the last one reported (a days-long crisis would
+                # otherwise update on-call every ten minutes).
+                news = (state != s.burst_reported
+                        or (state == "peaking" and s.count >= 1.5 * s.burst_reported_volume))
                 s.burst_peak_window = max(s.burst_peak_window, s.count)
-                out.append(self._signal(s, state, closed_end, volume=s.count))
+                if news:
+                    s.burst_reported, s.burst_reported_volume = state, s.count
+                    out.append(self._signal(s, state, closed_end, volume=s.count))
         else:
             s.learn_window(s.count, p.alpha, s.window_start)
         # Empty windows between the closed one and ``ts`` are zero-count windows.

@@ -181,6 +181,7 @@ def safety_draft(*, platform: str, community: str, post_id: str, author_id: str,
 
 
 def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSignal,
+                topic_id: str = "volume", topic_label: str = "",
                 min_severity: str = "medium",
                 include_opportunities: bool = True) -> Optional[Draft]:
     """A draft for a burst signal, or None when it is below what on-call wants to see.
@@ -211,7 +212,9 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
     return Draft(
         dedup_key=f"trend:{trend_id}", type="trend", severity=signal.severity,
         community=community, platform=platform,
-        title=f"{what} burst in {community}{stage}: {terms}",
+        title=(f"{what} burst in {community}{stage}: {terms}" if topic_id == "volume" else
+               f"Spike in the {topic_label or topic_id} in {community}{stage}: "
+               f"{signal.volume and signal.growth_rate:.1f}x the usual"),
         summary=(f"{signal.volume} posts in the window vs a baseline of {signal.baseline:.1f} "
                  f"(z={signal.zscore:.1f}); mean sentiment {signal.sentiment:+.2f}"),
         recommended_action=("Investigate and acknowledge publicly if it is a real incident."

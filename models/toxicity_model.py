@@ -13,6 +13,7 @@ threshold. :meth:`snapshot` / :meth:`restore` carry that learnt state across res
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -28,6 +29,32 @@ from models.toxicity import LexicalToxicityScorer
 __all__ = ["Evidence", "ToxicityScore", "ToxicityModel", "CommunityPolicy", "SNAPSHOT_FORMAT"]
 
 SNAPSHOT_FORMAT = 1
+
+# Personal data is a harm when it points at a person (doxxing), not when it is a
+# service's number: crisis streams are full of emergency lines and donation addresses.
+_TARGETING = re.compile(
+    r"\bdox+\w*|\b(?:his|her|their|your|ur)\s+(?:home\s+|real\s+|personal\s+)?"
+    r"(?:number|phone|address|email|e-mail|ip|location)\b|\blives\s+(?:at|on|in)\b"
+    r"|\bhome\s+address\b|\bhere'?s\s+where\b", re.I)
+_SERVICE = re.compile(
+    r"\b(?:emergenc\w*|emergenz\w*|hotline|help\s?line|support|customer\s+service|"
+    r"info\s?line|informa\w*|donat\w*|relief|red\s+cross|cruz\s+roja|croce\s+rossa|"
+    r"official|helpdesk|numer[io]\s+di|n[uú]meros?\s+de|t[eé]l[eé]phone\s+d)", re.I)
+_MENTION = 0.3
+
+
+def contextualize_personal_data(text: str, scores: dict) -> dict:
+    """Downgrade personal data to a mention when it reads as a public service notice.
+
+    >>> contextualize_personal_data("emergency line: 0532-771546", {"personal_data": 0.9})
+    {'personal_data': 0.3}
+    >>> contextualize_personal_data("his home address is 12 Elm Street", {"personal_data": 0.9})
+    {'personal_data': 0.9}
+    """
+    pd = scores.get("personal_data", 0.0)
+    if pd > _MENTION and _SERVICE.search(text) and not _TARGETING.search(text):
+        return {**scores, "personal_data": _MENTION}
+    return scores
 
 
 @dataclass(frozen=True)
@@ -119,24 +146,25 @@ class ToxicityModel:
         for i, (text, community) in enumerate(zip(texts, communities)):
             prior = priors[i]
             rules = self.rules_for(community).score(text)
+            rule_scores = contextualize_personal_data(text, dict(rules.scores))
             vector = vectors[i] if vectors is not None else None
             learned = (self.learner.predict_one(vector, community)
                        if vector is not None and self.learner.n_learned else None)
-            evidence = Evidence(prior.toxicity, dict(rules.scores), vector)
+            evidence = Evidence(prior.toxicity, rule_scores, vector)
             score = self.combiner.score_one(evidence.combiner_input(learned), community)
             policy = self.policy_for(community)
             categories = {"profanity": round(prior.toxicity, 4),
-                          **{k: round(v, 4) for k, v in rules.scores.items()}}
+                          **{k: round(v, 4) for k, v in rule_scores.items()}}
             if learned is not None:
                 categories["learned"] = round(learned, 4)
             explanation = [f"combined p={score:.2f} from profanity-check {prior.toxicity:.2f}"
                            + (f", learner {learned:.2f}" if learned is not None else "")
-                           + (", rules " + ", ".join(f"{k} {v:.2f}" for k, v in rules.scores.items() if v)
-                              if any(rules.scores.values()) else "")]
+                           + (", rules " + ", ".join(f"{k} {v:.2f}" for k, v in rule_scores.items() if v)
+                              if any(rule_scores.values()) else "")]
             if prior.terms:
                 explanation.append("profanity terms: " + ", ".join(prior.terms))
             explanation.extend(rules.explanation(text))
-            severe = tuple(c for c in rules.severe if rules.scores[c] >= policy.severe_threshold)
+            severe = tuple(c for c in rules.severe if rule_scores[c] >= policy.severe_threshold)
             out.append(ToxicityScore(
                 toxicity=score, threshold=self.threshold_for(community).threshold,
                 categories=categories, explanation=explanation,

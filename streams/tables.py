@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from streams.app import app
 
-#: community -> models.bursts.BurstState.to_dict()
+#: community -> models.community_watch.WatchState.to_dict(): bursts and share spikes
 burst_state = app.Table("burst-state", default=None, key_type=str,
                         partitions=app.vigil_settings.partitions,
                         help="Per-community volume baseline and the burst in progress.")
