@@ -73,16 +73,17 @@ _REPEAT = re.compile(r"(.)\1+")
 
 
 def normalise_text(text: str, max_chars: int = 2000) -> str:
-    """The text as compared for copy-paste: NFKC, case-folded, URLs reduced to their
-    host, mentions, digits and punctuation dropped, emoji modifiers stripped, runs of a
-    repeated character collapsed to one, whitespace collapsed.
+    """The text as compared for copy-paste: NFKC (so 𝐛𝐨𝐥𝐝 and ｆｕｌｌｗｉｄｔｈ letters are
+    letters), case-folded, mentions dropped, each URL reduced to its host and moved to
+    the end, digits, punctuation and emoji dropped, runs of a repeated character
+    collapsed to one ("NOWWW" -> "now"), whitespace collapsed.
 
     >>> normalise_text("JOIN discord.gg/xyz NOW!!!") == normalise_text("join  discord.gg/abc now!")
     True
     >>> normalise_text("JOIN discord.gg/xyz NOW!!!")
-    'join discord g now'
-    >>> normalise_text("𝐅𝐑𝐄𝐄 nitro 👍🏽👍️👍 @mod <@123> https://t.co/AbC99 soooo gooood")
-    'fre nitro 👍 t co so god'
+    'join now discord g'
+    >>> normalise_text("𝐅𝐑𝐄𝐄 nitro 👍🏽👍️ @mod <@123> https://t.co/AbC99 soooo gooood 4U")
+    'fre nitro so god u t co'
     """
     t = unicodedata.normalize("NFKC", text[:max_chars]).casefold()
     t = _MENTION.sub(" ", t)

@@ -16,9 +16,11 @@ Confidence before any feedback is a heuristic prior:
 ``0.25 + 0.45·min(1, share/0.5) + 0.3·min(1, agreement/0.5)``, clipped to [0.05, 0.95],
 where ``share`` is the deciding score (the toxic share for harassment; 0 for
 sentiment-only classes) and ``agreement`` the sentiment in the kind's direction (0 when
-it points the other way). Neutral chatter gets ``0.4 + 0.4·calm·(1 − best_score/min_share)``.
+it points the other way). Neutral chatter gets ``0.4 + 0.4·calm·(1 − best/min_share)``
+with ``calm = 1 − |sentiment|/positive_sentiment`` and ``best`` the top category score.
 On-call feedback (:meth:`TrendClassifier.learn_one`) trains a river logistic regression
-on :meth:`TrendClassifier.features` plus a ``category=<name>`` indicator; from
+on :meth:`TrendClassifier.features` plus a ``category=<name>`` indicator (no intercept:
+a trend unlike every labelled one keeps its prior); from
 ``MIN_LABELS`` labels on, its log-odds that such a trend is real are added to the
 prior's, weighted by ``min(1, labels/20)``: false alarms pull similar trends down, real
 ones push them up.
@@ -94,7 +96,7 @@ def parse_cues(data: Mapping[str, Any], *, source: str = "trend_cues.toml") -> d
     >>> parse_cues({"categories": {"outage": {"kind": "thret", "terms": ["down"]}}})
     Traceback (most recent call last):
     ...
-    models.trend_classifier.CuesError: trend_cues.toml: categories.outage.kind: 'thret' is not one of threat, opportunity
+    models.trend_classifier.CuesError: trend_cues.toml: categories.outage.kind: 'thret' is not ...
     """
     def error(key: str, why: str) -> CuesError:
         return CuesError(f"{source}: {key}: {why}")
@@ -105,7 +107,8 @@ def parse_cues(data: Mapping[str, Any], *, source: str = "trend_cues.toml") -> d
         for key in table:
             if key not in known:
                 close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+                hint = (f"did you mean {close[0]!r}?" if close
+                        else f"expected one of {', '.join(known)}")
                 raise error(f"{where}.{key}" if where else str(key), f"unknown key; {hint}")
 
     check_keys(data, _TOP_KEYS, "")
@@ -189,7 +192,7 @@ def _logit(p: float) -> float:
 
 
 class TrendClassifier:
-    def __init__(self, cues: Optional[dict] = None, learning_rate: float = 0.1):
+    def __init__(self, cues: Optional[dict] = None, learning_rate: float = 0.2):
         from river import linear_model, optim
 
         cues = parse_cues(cues) if cues is not None else load_cues()
@@ -197,7 +200,7 @@ class TrendClassifier:
         self.categories = cues["categories"]
         self._cues = {name: _Cues(c["terms"]) for name, c in self.categories.items()}
         self.model = linear_model.LogisticRegression(
-            optimizer=optim.SGD(learning_rate), l2=1e-3, intercept_lr=learning_rate / 5)
+            optimizer=optim.SGD(learning_rate), l2=1e-3, intercept_lr=0.0)
         self.n_labels = 0
 
     # -- evidence ---------------------------------------------------------------------
@@ -262,7 +265,8 @@ class TrendClassifier:
             reasons += [f"cue terms: {top} ({best})",
                         f"cue share {share[best]:.2f} of {len(texts)} posts"]
             if len(ranked) > 1:
-                reasons.append("also cued: " + ", ".join(f"{n} {score[n]:.2f}" for n in ranked[1:4]))
+                others = ", ".join(f"{n} {score[n]:.2f}" for n in ranked[1:4])
+                reasons.append(f"also cued: {others}")
             kind, category, strength = self.categories[best]["kind"], best, min(score[best], 1.0)
             if kind == "opportunity" and (toxic or neg):
                 kind, category = "threat", "harassment_campaign" if toxic else "negative_sentiment"
@@ -276,13 +280,14 @@ class TrendClassifier:
                 ("threat", "negative_sentiment", 0.0) if neg else
                 ("opportunity", "praise", 0.0) if pos else ("neutral", "chatter", 0.0))
         reasons.append(f"sentiment {sentiment:.2f}")
-        if toxic or toxicity_share >= st["toxicity_share"] / 2:
+        if toxicity_share >= st["toxicity_share"] / 2:
             reasons.append(f"toxicity share {toxicity_share:.2f}")
         reasons.append(f"growth x{growth_rate:.1f}")
 
         if kind == "neutral":
             calm = 1 - min(abs(sentiment) / st["positive_sentiment"], 1.0)
-            prior = 0.4 + 0.4 * calm * (1 - min(max(score.values(), default=0) / st["min_share"], 1))
+            cued = min(max(score.values(), default=0.0) / st["min_share"], 1.0)
+            prior = 0.4 + 0.4 * calm * (1 - cued)
         else:
             prior = (0.25 + 0.45 * min(1.0, strength / 0.5)
                      + 0.3 * min(1.0, max(0.0, agreement(kind)) / 0.5))

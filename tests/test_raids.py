@@ -142,10 +142,11 @@ def test_raid_one_rising_then_resolved(seed):
     assert "discord" in rising.exemplar_text.lower()
     assert 0.5 < rising.new_author_share <= 1.0
     # resolved: the first post more than a window after the raid's last matching post
-    assert raid_end + PARAMS.window_s < t_res < raid_end + PARAMS.window_s + 1800.0
+    assert resolved.last_seen + PARAMS.window_s < t_res < raid_end + PARAMS.window_s + 1800.0
+    assert raid_end - 300.0 <= resolved.last_seen <= raid_end
     assert resolved.raid_id == rising.raid_id and resolved.window_start == rising.window_start
     assert 0.6 * len(attack) <= resolved.posts <= len(attack)
-    assert 20 <= resolved.authors <= 30 and resolved.last_seen <= raid_end
+    assert 20 <= resolved.authors <= 30
     assert not state.active
 
 

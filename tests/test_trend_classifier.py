@@ -233,6 +233,9 @@ def _feedback(real: bool, n: int = 10) -> tuple[float, float, TrendClassifier]:
 def test_false_alarms_lower_confidence_for_similar_trends():
     before, after, c = _feedback(real=False)
     assert after < before - 0.15, (before, after)
+    # the lesson stays mostly with outages: a refund wave loses far less
+    refund = burst(REFUND)
+    assert TrendClassifier().classify(**refund).confidence - c.classify(**refund).confidence < 0.1
     t = c.classify(**burst(OUTAGE[1::2], growth_rate=6.0))
     assert t.category == "outage"  # feedback changes confidence, not the category
     assert any(r.startswith("feedback: 10 labels") for r in t.reasons)
@@ -240,7 +243,7 @@ def test_false_alarms_lower_confidence_for_similar_trends():
 
 def test_real_labels_raise_confidence():
     before, after, _ = _feedback(real=True)
-    assert after > before + 0.03, (before, after)
+    assert after > before + 0.08, (before, after)
 
 
 def test_no_blending_before_min_labels():
