@@ -34,6 +34,7 @@ from models.online_auc import RollingAUC
 from models.pseudonym import Pseudonymizer
 from models.sentiment import SentimentScorer
 from models.toxicity_model import CommunityPolicy, Evidence, ToxicityModel
+from models.trend_classifier import TrendClassifier
 from streams.records import (DeadLetter, Escalation, ModerationFeedback, Post, ScoredPost,
                              TrendSignal)
 
@@ -71,6 +72,7 @@ class Steps:
                         max_p=settings.burst_max_p),
             ShareParams(window_s=settings.burst_window_s, min_posts=settings.burst_min_count,
                         min_history=settings.burst_min_history))
+        self.classifier = TrendClassifier()  # cues validated now: a bad file stops the start
         self.ledger = IncidentLedger()
         self.model_version = (f"{self.toxicity.version}"
                               f"{'+minilm' if embedder else ''}+{self.sentiment.version}")
@@ -183,8 +185,22 @@ class Steps:
         signals = self.watcher.observe(
             state, parse_event_time(post.created_at), post.post_id, post.text,
             scored.sentiment, scored.decision != "none")
-        return [self._trend_record(post, sig) if topic == "volume"
-                else self._share_record(post, topic, sig) for topic, sig in signals]
+        out = []
+        for topic, sig in signals:
+            if topic != "volume":
+                out.append(self._share_record(post, topic, sig))
+                continue
+            if sig.state == "rising" or state.volume_class is None:
+                c = self.classifier.classify(
+                    texts=sig.sample, top_terms=sig.top_terms, sentiment=sig.sentiment,
+                    toxicity_share=sig.toxicity_share, growth_rate=sig.growth_rate)
+                state.volume_class = {"kind": c.kind, "category": c.category,
+                                      "confidence": round(c.confidence, 4),
+                                      "reasons": list(c.reasons)}
+            out.append(self._trend_record(post, sig, state.volume_class))
+            if sig.state == "resolved":
+                state.volume_class = None
+        return out
 
     def _share_record(self, post: Post, topic: str, sig: ShareSignal) -> TrendSignal:
         base = sig.baseline
@@ -203,11 +219,13 @@ class Steps:
             exemplar_post_ids=[post.post_id], exemplars=[post.text[:160]],
             trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
-    def _trend_record(self, post: Post, sig: BurstSignal) -> TrendSignal:
+    def _trend_record(self, post: Post, sig: BurstSignal, cls: dict) -> TrendSignal:
         trend_id = f"{post.community}:volume:{to_iso(sig.window_start)}"
         return TrendSignal(
             trend_id=trend_id, community=post.community, platform=post.platform,
-            topic_id="volume", topic_label="all posts", kind=sig.kind, severity=sig.severity,
+            topic_id="volume", topic_label="all posts", kind=cls["kind"],
+            severity=(("high" if sig.zscore >= 2 * self.settings.burst_z else "medium")
+                      if cls["kind"] == "threat" else "low"),
             state=sig.state, window_start=to_iso(sig.window_start),
             window_end=to_iso(sig.window_end), volume=sig.volume, baseline=sig.baseline,
             zscore=sig.zscore, growth_rate=sig.growth_rate, sentiment=sig.sentiment,
@@ -215,6 +233,7 @@ class Steps:
             emitted_at=to_iso(time.time()), top_terms=list(sig.top_terms),
             exemplar_post_ids=[p for p, _ in sig.exemplars],
             exemplars=[s for _, s in sig.exemplars],
+            category=cls["category"], confidence=cls["confidence"], reasons=cls["reasons"],
             trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
     # -- escalate: drafts through the incident ledger -> Escalation | None -------------
@@ -253,7 +272,7 @@ class Steps:
             exemplars=tuple(zip(trend.exemplar_post_ids, trend.exemplars)))
         return trend_draft(community=trend.community, platform=trend.platform,
                            trend_id=trend.trend_id, signal=sig, topic_id=trend.topic_id,
-                           topic_label=trend.topic_label,
+                           topic_label=trend.topic_label, category=trend.category,
                            include_opportunities=self.settings.escalate_opportunities)
 
     @staticmethod

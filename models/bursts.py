@@ -101,6 +101,7 @@ class BurstParams:
     alpha: float = 0.1
     max_p: float = 1e-5  # the window must also be this unlikely under Poisson(mean)
     max_exemplars: int = 3
+    sample_size: int = 30  # texts kept per burst for classifying what it is about
     max_terms_tracked: int = 200
 
 
@@ -129,6 +130,7 @@ class BurstState:
     burst_toxic: int = 0
     burst_terms: dict = field(default_factory=dict)
     burst_exemplars: list = field(default_factory=list)  # [post_id, snippet]
+    burst_sample: list = field(default_factory=list)  # texts, for the trend classifier
     platform: str = ""
     # hour-of-day profile (UTC): EWMA mean/variance of window counts per hour, and how
     # many windows taught each hour; used once an hour has SEASON_READY windows
@@ -194,6 +196,7 @@ class BurstSignal:
     first_seen: float
     top_terms: tuple[str, ...]
     exemplars: tuple[tuple[str, str], ...]  # (post_id, snippet)
+    sample: tuple[str, ...] = ()  # up to sample_size texts of the burst
 
 
 class BurstDetector:
@@ -265,7 +268,7 @@ class BurstDetector:
         s.count = 0
         if not s.active:
             s.burst_count, s.burst_sentiment_sum, s.burst_toxic = 0, 0.0, 0
-            s.burst_terms, s.burst_exemplars = {}, []
+            s.burst_terms, s.burst_exemplars, s.burst_sample = {}, [], []
         return out
 
     def _accumulate(self, s: BurstState, post_id: str, text: str, sentiment: float,
@@ -281,6 +284,8 @@ class BurstDetector:
             s.burst_terms = {t: terms[t] for t in keep}
         if len(s.burst_exemplars) < self.p.max_exemplars:
             s.burst_exemplars.append([post_id, text[:160]])
+        if len(s.burst_sample) < self.p.sample_size:
+            s.burst_sample.append(text[:280])
 
     def _signal(self, s: BurstState, state: str, window_end: float,
                 volume: Optional[int] = None) -> BurstSignal:
@@ -312,4 +317,5 @@ class BurstDetector:
             first_seen=s.burst_first_seen,
             top_terms=tuple(top_terms(s.burst_terms)),
             exemplars=tuple((str(a), str(b)) for a, b in s.burst_exemplars),
+            sample=tuple(s.burst_sample),
         )

@@ -43,17 +43,20 @@ class WatchState:
     volume: BurstState = field(default_factory=BurstState)
     toxicity: ShareState = field(default_factory=ShareState)
     negative: ShareState = field(default_factory=ShareState)
+    # what the running volume burst is about (kind, category, confidence, reasons),
+    # decided once when it starts so that its updates and resolve say the same
+    volume_class: Optional[dict] = None
 
     def to_dict(self) -> dict:
         return {"volume": self.volume.to_dict(), "toxicity": self.toxicity.to_dict(),
-                "negative": self.negative.to_dict()}
+                "negative": self.negative.to_dict(), "volume_class": self.volume_class}
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "WatchState":
         if not d:
             return cls()
         return cls(BurstState.from_dict(d.get("volume")), ShareState.from_dict(d.get("toxicity")),
-                   ShareState.from_dict(d.get("negative")))
+                   ShareState.from_dict(d.get("negative")), d.get("volume_class"))
 
 
 class CommunityWatcher:

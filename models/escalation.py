@@ -182,6 +182,7 @@ def safety_draft(*, platform: str, community: str, post_id: str, author_id: str,
 
 def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSignal,
                 topic_id: str = "volume", topic_label: str = "",
+                category: Optional[str] = None,
                 min_severity: str = "medium",
                 include_opportunities: bool = True) -> Optional[Draft]:
     """A draft for a burst signal, or None when it is below what on-call wants to see.
@@ -199,10 +200,11 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
                 and _SEVERITY_RANK[signal.severity] < _SEVERITY_RANK[min_severity]):
             return None
     terms = ", ".join(signal.top_terms) or "no distinctive terms"
-    what = {"threat": "Complaint", "opportunity": "Praise"}.get(signal.kind, "Activity")
+    what = ((category.replace("_", " ").capitalize() if category else None)
+            or {"threat": "Complaint", "opportunity": "Praise"}.get(signal.kind, "Activity"))
     stage = {"peaking": " (peaking)", "fading": " (fading)"}.get(signal.state, "")
     evidence: dict[str, Any] = {
-        "trend_id": trend_id, "volume": signal.volume, "baseline": signal.baseline,
+        "trend_id": trend_id, "kind": signal.kind, "category": category, "volume": signal.volume, "baseline": signal.baseline,
         "zscore": signal.zscore, "growth_rate": signal.growth_rate,
         "sentiment": signal.sentiment, "toxicity_share": signal.toxicity_share,
         "top_terms": list(signal.top_terms),

@@ -26,12 +26,15 @@ Why this and not river's stream clusterers:
 * Cost. DBSTREAM stores centres as dicts and measures Euclidean distance feature by
   feature (384 Python-level operations per micro-cluster per post); TextClust works on
   token TF-IDF, not embeddings, and recomputes IDF over every micro-cluster per post.
-  Here a post costs one (k × 384) float32 mat-vec plus O(terms in the post) dict updates.
+  Here a post costs one (k × 384) float32 mat-vec plus O(terms in the post) dict updates:
+  about 28 µs at 40 topics on the 2-core reference machine, embedding excluded.
 * Bounded memory. Topics ≤ ``max_topics``, terms per topic ≤ ``max_terms``, background
   terms ≤ ``max_background``, merge records ≤ ``max_merged``; neither river model caps
   its number of micro-clusters.
 * Serialisable state. ``TopicState.to_dict`` is plain JSON for a Faust table; the river
-  models are Python objects (pickle only).
+  models are Python objects (pickle only). At 40 topics of short posts it is ~170 KB
+  (centroids ~125 KB of it) and ~450 KB with every cap full; ``to_dict`` plus
+  ``json.dumps`` takes ~5 ms, so persist it per window or batch, not per post.
 
 Decay. A topic's weight is stored as of its ``last_ts`` and decayed lazily when touched:
 ``w(t) = weight · 2^(−(t − last_ts)/half_life_s)``. Term counts (per topic and the
@@ -200,6 +203,8 @@ def _bump(counts: dict, ref: Optional[float], ts: float, terms, half_life: float
 
 class OnlineTopics:
     def __init__(self, params: TopicParams):
+        if params.max_topics < 1 or params.half_life_s <= 0:
+            raise ValueError("max_topics must be >= 1 and half_life_s > 0")
         self.p = params
 
     # -- the hot path ---------------------------------------------------------------
@@ -388,6 +393,8 @@ class OnlineTopics:
             return []
         t, hl, now = s.topics[tid], self.p.half_life_s, s.ts
         size = self.weight(s, tid)
+        if not size > 0.0:
+            return []
         avg = sum(self.weight(s, k) for k in s.topics) / len(s.topics)
         scale_t = _decay(now - t["terms_ts"], hl)
         scale_b = _decay(now - s.bg_ts, hl) if s.bg_ts is not None else 0.0
@@ -395,6 +402,8 @@ class OnlineTopics:
         scored = []
         for w, c in t["terms"].items():
             ntc = c * scale_t
+            if not ntc > 0.0:
+                continue
             f = max(bg.get(w, 0.0) * scale_b, ntc)
             scored.append((-(ntc / size) * math.log1p(avg / f), w))
         scored.sort()

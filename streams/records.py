@@ -92,6 +92,9 @@ class TrendSignal(VigilRecord):
     top_terms: List[str] = []
     exemplar_post_ids: List[str] = []
     exemplars: List[str] = []
+    category: Optional[str] = None  # e.g. outage, refund, praise, feature_request
+    confidence: Optional[float] = None  # that the trend is a real threat/opportunity
+    reasons: List[str] = []  # what drove the classification
     trigger_post_id: Optional[str] = None  # the post whose arrival caused this signal
     trigger_ingested_at: Optional[str] = None
     schema_version: int = SCHEMA_VERSION

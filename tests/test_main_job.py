@@ -43,5 +43,5 @@ def test_vigil_run_streams_the_sample_and_summarises(tmp_path):
     assert (summary["escalations"]["moderation:triggered"]
             + summary["escalations"]["moderation:updated"]) == len(truth["toxic_ids"])
     assert summary["first_escalation_s"] is not None
-    assert "TRIGGERED" in proc.stdout and "Complaint burst in r/acmesupport" in proc.stdout
+    assert "TRIGGERED" in proc.stdout and "Outage burst in r/acmesupport" in proc.stdout
     assert "Praise burst in acme-discord/#general" in proc.stdout

@@ -136,8 +136,10 @@ def test_merge_keeps_the_older_id_records_it_and_expiry_drops_stale_topics():
     m2, s2 = OnlineTopics(p2), TopicState()
     m2.observe(s2, T0, e(0), "a", "1")
     m2.observe(s2, T0 + 60, e(1), "b", "2")
-    assert m2.observe(s2, T0 + DAY + 30, e(1), "b", "3").dropped == ()
-    assert m2.observe(s2, T0 + DAY + HOUR + 60, e(1), "b", "4").dropped == ("t0",)
+    assert m2.observe(s2, T0 + DAY - 30, e(1), "b", "3").dropped == ()  # ran, too early
+    assert s2.maintained_ts == T0 + DAY - 30
+    assert m2.observe(s2, T0 + DAY + 10, e(1), "b", "4").dropped == ()  # not due
+    assert m2.observe(s2, T0 + DAY - 30 + HOUR, e(1), "b", "5").dropped == ("t0",)
 
 
 def test_json_round_trip_is_exact_on_the_second_trip_and_continues_identically():
@@ -296,7 +298,8 @@ THEMES = {"outage": OUTAGE, "map": MAP, "trade": TRADE}
 THEME_WORDS = {
     "outage": {"servers", "server", "down", "login", "outage", "connect", "crashed",
                "disconnected", "connection"},
-    "map": {"map", "maps", "harbor", "design", "designed", "layout", "routes", "level"},
+    "map": {"map", "maps", "harbor", "design", "designed", "layout", "routes", "level",
+            "love", "great", "fun", "gorgeous", "beautiful", "amazing"},
     "trade": {"skin", "skins", "market", "price", "prices", "trade", "trading", "selling",
               "sell", "buying", "offers"},
 }
@@ -312,14 +315,14 @@ LOGIN_A = [
     "login not working, server down message",
 ]
 LOGIN_B = [
-    "unable to sign into my account, authentication keeps timing out",
-    "account sign-in broken, the auth service won't respond",
-    "authentication error every time I try to sign in",
-    "sign in page just spins, authentication must be broken",
-    "can't sign in to my account, auth servers timing out",
-    "authentication failed again, cannot access my account",
-    "the sign-in service keeps rejecting my account, auth outage?",
-    "account authentication timing out for everyone I know",
+    "authentication servers are down, can't sign in to my account",
+    "sign in keeps failing, the auth servers must be down",
+    "account sign-in broken, authentication server not responding",
+    "auth server outage? sign in just times out",
+    "can't sign in to my account, authentication servers dead",
+    "authentication failing for everyone, servers down?",
+    "sign-in impossible, the authentication server is down",
+    "my account won't sign in, auth servers are offline",
 ]
 _SUBJECTS = """my cat|the weather|this pasta recipe|the election debate|our football team|the
 new phone|my landlord|the jazz concert|this fantasy novel|morning traffic|my tomato garden|the
@@ -382,7 +385,8 @@ def dominant(m: OnlineTopics, s: TopicState, assigned) -> dict:
     out = {}
     for theme, c in by_theme.items():
         tid, n = c.most_common(1)[0]
-        out[theme] = (tid, n / sum(c.values()), by_topic[tid][theme] / sum(by_topic[tid].values()))
+        purity = by_topic[tid][theme] / sum(by_topic[tid].values())
+        out[theme] = (tid, n / sum(c.values()), purity)
     return out
 
 
@@ -420,24 +424,31 @@ def test_a_theme_that_stops_expires_while_the_others_live_on(vec):
     # dropped once trade's last post was more than expire_s behind the event time
     last_trade = max(T0 + i * 60.0 for i, (t, _) in enumerate(interleaved()) if t == "trade")
     when = next(start + i * 1200.0 for i, (_, a) in enumerate(later) if trade in a.dropped)
-    assert last_trade + TopicParams().expire_s < when <= last_trade + TopicParams().expire_s + 2 * HOUR
+    expire_s = TopicParams().expire_s
+    assert last_trade + expire_s < when <= last_trade + expire_s + 2 * HOUR
     assert m.resolve(s, outage) and m.resolve(s, map_)
-    assert all(t["last_ts"] >= when - TopicParams().expire_s for t in s.topics.values())
+    assert all(t["last_ts"] >= when - expire_s for t in s.topics.values())
 
 
 def test_two_near_identical_themes_merge_into_the_older_topic(vec):
-    m, s = OnlineTopics(TopicParams(**NEVER)), TopicState()
+    # At the default join (0.55) the second phrasing simply joins the first topic
+    # (cosine 0.71-0.85 to its centroid). A strict join keeps them apart while they
+    # arrive, as when one theme's first posts seed several topics; maintenance heals it.
+    m, s = OnlineTopics(TopicParams(join_similarity=0.85, **NEVER)), TopicState()
     first = run(m, s, vec, [("a", x) for x in LOGIN_A], T0, 60.0, tag="a")
     second = run(m, s, vec, [("b", x) for x in LOGIN_B], T0 + HOUR, 60.0, tag="b")
     ta = collections.Counter(a.topic_id for _, a in first).most_common(1)[0][0]
     tb = collections.Counter(a.topic_id for _, a in second).most_common(1)[0][0]
-    assert ta != tb  # the second phrasing seeded a topic of its own ...
+    assert ta == "t0" and ta != tb  # the second phrasing seeded topics of its own ...
+    assert any(a.created for _, a in second)
     merged, _ = m.maintain(s)
-    assert (tb, ta) in merged  # ... which merges into the older one
+    assert tb in dict(merged)  # ... which merge into the older one (maybe via another)
     assert m.resolve(s, tb) == ta and s.merged[tb] == ta
-    final = collections.Counter(m.resolve(s, a.topic_id) for _, a in first + second)
-    assert final[ta] >= 0.8 * (len(LOGIN_A) + len(LOGIN_B))
-    assert {"login", "servers"} & set(m.label(s, ta))
+    assert list(s.topics) == [ta]
+    assert all(m.resolve(s, a.topic_id) == ta for _, a in first + second)
+    t = s.topics[ta]
+    assert t["count"] == len(LOGIN_A) + len(LOGIN_B) and t["first_ts"] == T0
+    assert {"login", "servers", "sign", "authentication"} & set(m.label(s, ta, 3))
 
 
 def test_round_trip_through_json_continues_with_identical_assignments(vec):
