@@ -65,7 +65,7 @@ async def learn_from_feedback() -> None:
     try:
         snap = await run_blocking(read_checkpoint, path)
         if snap is not None:
-            await run_blocking(steps.toxicity.restore, snap)
+            await run_blocking(steps.restore_learning, snap)
             offsets = {int(p): int(o) for p, o in snap["feedback_offsets"].items()}
             metrics.LEARNER_LABELS.set(steps.toxicity.labels_learned)
             log.info("checkpoint_restored", path=str(path), labels=snap["labels_learned"],
@@ -98,12 +98,12 @@ async def learn_from_feedback() -> None:
                     dirty = True
             now = time.monotonic()
             if dirty and now - last_write >= _settings.checkpoint_interval_s:
-                snapshot = await run_blocking(steps.toxicity.snapshot)
+                snapshot = await run_blocking(steps.learning_snapshot)
                 await run_blocking(write_checkpoint, path, snapshot, dict(offsets))
                 last_write, dirty = now, False
     except asyncio.CancelledError:
         if dirty:  # shutting down: keep what was learnt
-            write_checkpoint(path, steps.toxicity.snapshot(), offsets)
+            write_checkpoint(path, steps.learning_snapshot(), offsets)
         raise
     finally:
         await consumer.stop()
@@ -121,7 +121,7 @@ async def _learn(raw: bytes) -> None:
         metrics.FEEDBACK.labels(label=fb.label if fb.label in metrics.FEEDBACK_LABELS else "other",
                                 outcome=outcome).inc()
         metrics.LEARNER_LABELS.set(steps.toxicity.labels_learned)
-        if before is not None:
+        if before is not None and fb.label in ("toxic", "not_toxic"):
             auc = steps.online_auc.update(before, fb.label == "toxic")
             if auc is not None:
                 metrics.LEARNER_AUC.set(auc)

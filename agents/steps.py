@@ -73,6 +73,8 @@ class Steps:
             ShareParams(window_s=settings.burst_window_s, min_posts=settings.burst_min_count,
                         min_history=settings.burst_min_history))
         self.classifier = TrendClassifier()  # cues validated now: a bad file stops the start
+        # trend_id -> (TrendClass, features): what an on-call verdict on a trend teaches
+        self.trend_features: "OrderedDict[str, tuple]" = OrderedDict()
         self.ledger = IncidentLedger()
         self.model_version = (f"{self.toxicity.version}"
                               f"{'+minilm' if embedder else ''}+{self.sentiment.version}")
@@ -81,6 +83,15 @@ class Steps:
         c = self.communities.for_community(community)
         return CommunityPolicy(c.toxicity_threshold, c.target_precision, c.severe_threshold,
                                tuple(c.deny_terms), tuple(c.allow_terms))
+
+    def learning_snapshot(self) -> dict:
+        """Everything learnt from feedback, for the checkpoint."""
+        return {**self.toxicity.snapshot(), "trend_classifier": self.classifier}
+
+    def restore_learning(self, snap: dict) -> None:
+        self.toxicity.restore(snap)
+        if snap.get("trend_classifier") is not None:
+            self.classifier = snap["trend_classifier"]
 
     def conduct_policy(self, community: str) -> ConductPolicy:
         policy = self._conduct.get(community)
@@ -153,7 +164,15 @@ class Steps:
 
     # -- learn: ModerationFeedback -> the model learns (same executor as scoring) -----
     def learn_feedback(self, fb: ModerationFeedback) -> tuple[str, Optional[float]]:
-        """Outcome (learned | no_features | not_for_toxicity) and the score before learning."""
+        """Outcome (learned | no_features | not_for_toxicity) and the score before learning:
+        toxicity for toxic/not_toxic labels, the trend's confidence for real/false_alarm."""
+        if fb.label in ("real", "false_alarm"):
+            entry = self.trend_features.get(fb.trend_id or "")
+            if entry is None:
+                return "no_features", None
+            trend_class, features = entry
+            self.classifier.learn_one(trend_class, features, real=fb.label == "real")
+            return "learned", trend_class.confidence
         if fb.label not in ("toxic", "not_toxic"):
             return "not_for_toxicity", None
         evidence = self.evidence.get((fb.community, fb.post_id))
@@ -191,9 +210,13 @@ class Steps:
                 out.append(self._share_record(post, topic, sig))
                 continue
             if sig.state == "rising" or state.volume_class is None:
-                c = self.classifier.classify(
-                    texts=sig.sample, top_terms=sig.top_terms, sentiment=sig.sentiment,
-                    toxicity_share=sig.toxicity_share, growth_rate=sig.growth_rate)
+                inputs = dict(texts=sig.sample, top_terms=sig.top_terms, sentiment=sig.sentiment,
+                              toxicity_share=sig.toxicity_share, growth_rate=sig.growth_rate)
+                c = self.classifier.classify(**inputs)
+                trend_id = f"{post.community}:volume:{to_iso(sig.window_start)}"
+                self.trend_features[trend_id] = (c, self.classifier.features(**inputs))
+                while len(self.trend_features) > 10_000:
+                    self.trend_features.popitem(last=False)
                 state.volume_class = {"kind": c.kind, "category": c.category,
                                       "confidence": round(c.confidence, 4),
                                       "reasons": list(c.reasons)}

@@ -59,8 +59,11 @@ def test_feedback_outcomes(steps):
     outcome, before = steps.learn_feedback(ModerationFeedback(
         post_id="zz", label="toxic", text="you absolute moron", **fb))
     assert outcome == "learned" and 0 <= before <= 1  # rebuilt from the text it carried
-    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="real", **fb))[0] \
+    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="spam?", **fb))[0] \
         == "not_for_toxicity"
+    # a trend verdict for a trend this worker never classified
+    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="real", **fb))[0] \
+        == "no_features"
     assert steps.toxicity.labels_learned == 2
 
 
@@ -113,3 +116,42 @@ def test_minilm_embeddings_are_semantic_and_cached():
     assert np.array_equal(v[0], v[3])
     emb.embed(["the servers are down again"])
     assert emb.cache_hits >= 1
+
+
+def test_on_call_verdicts_teach_the_trend_classifier_and_are_checkpointed(steps, tmp_path):
+    """A trend marked false_alarm lowers confidence for similar trends; the classifier
+    travels in the checkpoint with the toxicity model."""
+    from agents.feedback import read_checkpoint, write_checkpoint
+    from models.bursts import BurstSignal
+    from models.community_watch import WatchState
+
+    texts = tuple(f"servers down again, cannot log in #{i}" for i in range(20))
+
+    def trend(window_start: float):
+        sig = BurstSignal(state="rising", kind="threat", severity="medium",
+                          window_start=window_start, window_end=window_start + 600, volume=20,
+                          baseline=3.0, zscore=9.0, growth_rate=6.0, sentiment=-0.5,
+                          toxicity_share=0.0, first_seen=window_start + 60,
+                          top_terms=("servers", "down", "login"), exemplars=(), sample=texts)
+        (post,) = [steps.normalize(raw(f"t{window_start}", texts[0]), fmt="vigil",
+                                   ingested_ts=0, now=2e9)]
+        steps.watcher.observe = lambda *a, **k: [("volume", sig)]  # this signal, as if detected
+        return steps.detect(WatchState(), steps.score_batch([post])[0])[0]
+
+    first = trend(1793606400.0)
+    assert first.category == "outage"
+    fb = dict(post_id="-", community=first.community, action="none", moderator_id="m", time=T)
+    for k in range(12):
+        t = trend(1793606400.0 + 3600 * (k + 1))
+        assert steps.learn_feedback(ModerationFeedback(label="false_alarm", trend_id=t.trend_id,
+                                                       **fb))[0] == "learned"
+    later = trend(1793606400.0 + 86400)
+    assert later.confidence < first.confidence
+    assert steps.learn_feedback(ModerationFeedback(label="real", trend_id="unknown", **fb)) \
+        == ("no_features", None)
+
+    path = tmp_path / "toxicity.ckpt"
+    write_checkpoint(path, steps.learning_snapshot(), {0: 1})
+    fresh = Steps(Settings.load(env={}, embeddings=False))
+    fresh.restore_learning(read_checkpoint(path))
+    assert fresh.classifier.n_labels == steps.classifier.n_labels == 12
