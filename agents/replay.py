@@ -27,6 +27,7 @@ from agents.steps import MalformedPost, Steps
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
 from models.community_watch import WatchState
+from models.raids import RaidState
 from models.conduct import ConductState
 from models.eventtime import parse_event_time, to_iso
 
@@ -73,6 +74,7 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
     trends: Counter = Counter()
     escalations: Counter = Counter()
     community_state: dict[str, WatchState] = {}
+    raid_states: dict[str, RaidState] = {}
     incidents: dict = {}
     conduct: dict[str, ConductState] = {}
     first_ts: Optional[float] = None
@@ -123,7 +125,8 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
                 for draft in steps.moderation_drafts(scored, record):
                     escalate(draft, f"post:{post.platform}:{post.post_id}")
                 state = community_state.setdefault(post.community, WatchState())
-                for trend in steps.detect(state, scored):
+                raid = raid_states.setdefault(post.community, RaidState())
+                for trend in steps.detect(state, scored, raid):
                     trends[f"{trend.kind}:{trend.state}"] += 1
                     write("trends", trend)
                     tdraft = steps.trend_draft(trend)

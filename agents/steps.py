@@ -22,6 +22,7 @@ import math
 
 from models.bursts import BurstParams, BurstSignal
 from models.community_watch import TOPICS, CommunityWatcher, WatchState
+from models.raids import RaidDetector, RaidParams, RaidSignal, RaidState
 from models.spikes import ShareParams, ShareSignal
 from models.conduct import ConductPolicy, ConductState, Violation, severity_for
 from models.dedup import DedupWindow
@@ -72,6 +73,7 @@ class Steps:
                         max_p=settings.burst_max_p),
             ShareParams(window_s=settings.burst_window_s, min_posts=settings.burst_min_count,
                         min_history=settings.burst_min_history))
+        self.raids = RaidDetector(RaidParams())
         self.classifier = TrendClassifier()  # cues validated now: a bad file stops the start
         # trend_id -> (TrendClass, features): what an on-call verdict on a trend teaches
         self.trend_features: "OrderedDict[str, tuple]" = OrderedDict()
@@ -199,12 +201,16 @@ class Steps:
                          category, scored.toxicity, scored.decision == "safety")
 
     # -- detect: ScoredPost + community state -> [TrendSignal] -------------------------
-    def detect(self, state: WatchState, scored: ScoredPost) -> list[TrendSignal]:
+    def detect(self, state: WatchState, scored: ScoredPost,
+               raid: Optional[RaidState] = None) -> list[TrendSignal]:
         post = scored.post
-        signals = self.watcher.observe(
-            state, parse_event_time(post.created_at), post.post_id, post.text,
-            scored.sentiment, scored.decision != "none")
+        ts = parse_event_time(post.created_at)
+        signals = self.watcher.observe(state, ts, post.post_id, post.text, scored.sentiment,
+                                       scored.decision != "none")
         out = []
+        if raid is not None:
+            for rsig in self.raids.observe(raid, ts, post.post_id, post.author_id, post.text):
+                out.append(self._raid_record(post, rsig))
         for topic, sig in signals:
             if topic != "volume":
                 out.append(self._share_record(post, topic, sig))
@@ -224,6 +230,24 @@ class Steps:
             if sig.state == "resolved":
                 state.volume_class = None
         return out
+
+    def _raid_record(self, post: Post, sig: RaidSignal) -> TrendSignal:
+        last = sig.last_seen or sig.first_seen
+        return TrendSignal(
+            trend_id=f"{post.community}:raid:{sig.raid_id}", community=post.community,
+            platform=post.platform, topic_id="raid",
+            topic_label="near-duplicate posts from new or silent accounts",
+            kind="threat", severity="high", state=sig.state,
+            window_start=to_iso(sig.window_start), window_end=to_iso(max(last, sig.first_seen)),
+            volume=sig.posts, baseline=0.0, zscore=0.0, growth_rate=0.0, sentiment=0.0,
+            toxicity_share=0.0, first_seen=to_iso(sig.first_seen),
+            emitted_at=to_iso(time.time()), exemplar_post_ids=list(sig.exemplar_post_ids),
+            exemplars=[sig.exemplar_text[:160]], category="harassment_campaign",
+            confidence=round(sig.similarity, 4),
+            reasons=[f"{sig.posts} near-duplicate posts from {sig.authors} new or silent "
+                     f"accounts", f"{sig.new_author_share:.0%} of the community's posts since "
+                     f"it began", f"mean similarity {sig.similarity:.2f}"],
+            trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
     def _share_record(self, post: Post, topic: str, sig: ShareSignal) -> TrendSignal:
         base = sig.baseline

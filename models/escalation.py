@@ -215,6 +215,8 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
         dedup_key=f"trend:{trend_id}", type="trend", severity=signal.severity,
         community=community, platform=platform,
         title=(f"{what} burst in {community}{stage}: {terms}" if topic_id == "volume" else
+               f"Raid in {community}: {signal.volume} near-duplicate posts from new accounts"
+               if topic_id == "raid" else
                f"Spike in the {topic_label or topic_id} in {community}{stage}: "
                f"{signal.volume and signal.growth_rate:.1f}x the usual"),
         summary=(f"{signal.volume} posts in the window vs a baseline of {signal.baseline:.1f} "

@@ -17,6 +17,13 @@ burst_state = app.Table("burst-state", default=None, key_type=str,
                         partitions=app.vigil_settings.partitions,
                         help="Per-community volume baseline and the burst in progress.")
 
+#: community -> models.raids.RaidState.to_dict(): who is new, near-duplicate clusters.
+#: Large (an author map), so it is written every 100 posts of a community and on every
+#: raid signal rather than per post; a restart re-learns at most those 100 posts.
+raid_state = app.Table("raid-state", default=None, key_type=str,
+                       partitions=app.vigil_settings.partitions,
+                       help="Per-community author recency and near-duplicate clusters.")
+
 #: "community|author_id" -> models.conduct.ConductState.to_dict(): the repeat-offender ledger
 conduct = app.Table("conduct", default=None, key_type=str,
                     partitions=app.vigil_settings.partitions,

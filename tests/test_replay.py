@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from models.eventtime import parse_event_time
 from streams.cli import main
 from tests.conftest import (DLQ_REASON_OF_SAMPLE_KIND, SAMPLE, SHARED_DATA, produce,
                             read_topic, sample_lines, sample_truth)
@@ -112,3 +113,39 @@ def test_replay_of_a_topic_range_reads_it_and_produces_nothing(broker, tmp_path)
         assert from_topic[key] == from_file[key], key
     for live in ("posts.normalized", "posts.scored", "escalations", "posts.dlq"):
         assert read_topic(broker.bootstrap, live, until=lambda ms: False, timeout_s=1.5) == []
+
+
+def test_replay_raises_one_raid_incident_for_near_duplicates_from_new_accounts(tmp_path, monkeypatch):
+    """Two days of ordinary traffic from regulars, then 30 new accounts post the same
+    slogan with small edits: one raid trend (rising, resolved), one threat incident."""
+    monkeypatch.setenv("VIGIL_EMBEDDINGS", "false")  # raids, not MiniLM, are under test
+    import random
+
+    rng = random.Random(11)
+    t0, rows, n = 1793606400, [], 0
+    chat = ["anyone up for ranked", "what build are you running", "patch notes look good",
+            "gg everyone", "how do I unlock act two", "nice clip", "servers feel smooth today"]
+    for minute in range(0, 2 * 24 * 60, 7):
+        n += 1
+        rows.append({"platform": "discord", "community": "g/x", "id": f"c{n}",
+                     "author": f"regular{rng.randint(1, 150)}",
+                     "text": f"{rng.choice(chat)} {rng.randint(1, 999)}", "created_at": t0 + minute * 60})
+    raid_at = t0 + 2 * 86400 + 3600
+    for i in range(30):
+        rows.append({"platform": "discord", "community": "g/x", "id": f"r{i}", "author": f"fresh{i}",
+                     "text": f"JOIN discord.gg/free{i} NOW!!! this server is DEAD lol {'!' * (i % 3)}",
+                     "created_at": raid_at + i * 15})
+    for k in range(40):  # the regulars carry on, so event time moves past the raid
+        rows.append({"platform": "discord", "community": "g/x", "id": f"after{k}",
+                     "author": f"regular{rng.randint(1, 150)}", "text": f"{rng.choice(chat)} {k}",
+                     "created_at": raid_at + 1800 + k * 60})
+    data = tmp_path / "raid.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["replay", str(data), "--out", str(out)]) == 0
+    raids = [t for t in lines(out / "trends.jsonl") if t["topic_id"] == "raid"]
+    assert [t["state"] for t in raids] == ["rising", "resolved"]
+    assert raid_at <= parse_event_time(raids[0]["first_seen"]) <= raid_at + 15 * 30
+    assert raids[0]["kind"] == "threat" and raids[0]["category"] == "harassment_campaign"
+    incidents = [e for e in lines(out / "escalations.jsonl") if e["title"].startswith("Raid in")]
+    assert [e["status"] for e in incidents] == ["triggered", "resolved"]
