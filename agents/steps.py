@@ -66,6 +66,8 @@ class Steps:
         self.evidence: "OrderedDict[tuple[str, str], Evidence]" = OrderedDict()
         self.online_auc = RollingAUC(500)
         self._conduct: dict[str, ConductPolicy] = {}
+        self._configs: dict = {}
+        self._policies: dict[str, CommunityPolicy] = {}
         self.watcher = CommunityWatcher(
             BurstParams(window_s=settings.burst_window_s, z=settings.burst_z,
                         min_count=settings.burst_min_count,
@@ -81,10 +83,22 @@ class Steps:
         self.model_version = (f"{self.toxicity.version}"
                               f"{'+minilm' if embedder else ''}+{self.sentiment.version}")
 
+    def _config_for(self, community: str):
+        # The file is read once at start, so a community's merged config never changes:
+        # build it once, not once per post.
+        cfg = self._configs.get(community)
+        if cfg is None:
+            cfg = self._configs[community] = self.communities.for_community(community)
+        return cfg
+
     def _policy_for(self, community: str) -> CommunityPolicy:
-        c = self.communities.for_community(community)
-        return CommunityPolicy(c.toxicity_threshold, c.target_precision, c.severe_threshold,
-                               tuple(c.deny_terms), tuple(c.allow_terms))
+        policy = self._policies.get(community)
+        if policy is None:
+            c = self._config_for(community)
+            policy = self._policies[community] = CommunityPolicy(
+                c.toxicity_threshold, c.target_precision, c.severe_threshold,
+                tuple(c.deny_terms), tuple(c.allow_terms))
+        return policy
 
     def learning_snapshot(self) -> dict:
         """Everything learnt from feedback, for the checkpoint."""
@@ -98,8 +112,7 @@ class Steps:
     def conduct_policy(self, community: str) -> ConductPolicy:
         policy = self._conduct.get(community)
         if policy is None:
-            policy = self._conduct[community] = ConductPolicy(
-                self.communities.for_community(community).ladder)
+            policy = self._conduct[community] = ConductPolicy(self._config_for(community).ladder)
         return policy
 
     def load_models(self) -> None:
@@ -152,7 +165,7 @@ class Steps:
         return out
 
     def _exempt(self, post: Post) -> bool:
-        cfg = self.communities.for_community(post.community)
+        cfg = self._config_for(post.community)
         roles = post.meta.get("author_roles") or []
         return (post.author_id in cfg.exempt_author_ids
                 or (isinstance(roles, list) and any(r in cfg.exempt_roles for r in roles)))
