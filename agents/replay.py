@@ -60,7 +60,7 @@ def replay_file(settings: Settings, path: Path, out: Path,
 
 
 def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
-                source: str, fmt_of=lambda row: "vigil") -> dict:
+                source: str) -> dict:
     started = time.perf_counter()
     # rows: every input row, sorted by event time; unreadable times first (they fail)
     rows = sorted(rows, key=lambda r: float("-inf") if r.ts is None else r.ts)
@@ -99,7 +99,7 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
             for row in chunk:
                 counts["rows"] += 1
                 try:
-                    post = steps.normalize(row.payload, fmt=fmt_of(row),
+                    post = steps.normalize(row.payload, fmt=row.fmt,
                                            ingested_ts=row.ts or time.time())
                 except MalformedPost as exc:
                     dead[exc.reason] += 1
@@ -175,7 +175,6 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
                              enable_auto_commit=False, auto_offset_reset="earliest",
                              client_id="vigil-replay")
     rows: list[FileRow] = []
-    fmts: dict[int, str] = {}
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
@@ -202,13 +201,11 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
                     if m.timestamp < start_ms:
                         continue
                     headers = {k: v.decode("utf-8", "replace") for k, v in (m.headers or [])}
-                    row = FileRow(len(rows), m.value or b"", None, _event_ts(m.value))
-                    fmts[id(row)] = headers.get("vigil-format", "vigil")
-                    rows.append(row)
+                    rows.append(FileRow(len(rows), m.value or b"", None, _event_ts(m.value),
+                                        fmt=headers.get("vigil-format", "vigil")))
     finally:
         consumer.close()
-    return replay_rows(settings, rows, out, source=f"topic:{topic}",
-                       fmt_of=lambda row: fmts.get(id(row), "vigil"))
+    return replay_rows(settings, rows, out, source=f"topic:{topic}")
 
 
 def _event_ts(value: Optional[bytes]) -> Optional[float]:

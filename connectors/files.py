@@ -51,6 +51,7 @@ class FileRow:
     community: Optional[str]
     ts: Optional[float]  # event time, when it could be read (for pacing and ordering)
     platform: Optional[str] = None  # for the header and metrics; the payload still decides
+    fmt: str = "vigil"  # the payload's format (the vigil-format header on a topic)
 
 
 def iter_file(path: Path, mapping: ColumnMapping = ColumnMapping()) -> Iterator[FileRow]:
