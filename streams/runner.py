@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -162,9 +163,23 @@ def _summary(m: dict, produced: int, printer: EscalationPrinter, elapsed: float)
     }
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (docker stop, systemd, a supervisor) both stop cleanly.
+
+    Installed explicitly: a process started in the background by a non-interactive
+    shell inherits SIGINT as *ignored*, and Python then never raises KeyboardInterrupt.
+    """
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run_demo(*, input_path: Optional[Path], speed: float, exit_on_end: bool,
              broker_port: int = 0, web_port: int = 6066) -> int:
     started = time.monotonic()
+    _stop_on_signals()
     path = Path(input_path) if input_path else SAMPLE
     if not path.is_file():
         _say(f"vigil run: input not found: {path}")

@@ -45,3 +45,47 @@ def test_vigil_run_streams_the_sample_and_summarises(tmp_path):
     assert summary["first_escalation_s"] is not None
     assert "TRIGGERED" in proc.stdout and "Outage burst in r/acmesupport" in proc.stdout
     assert "Praise burst in acme-discord/#general" in proc.stdout
+
+
+def _processes_in(directory) -> set[int]:
+    """Pids whose working directory is ``directory``: the run, its broker and worker."""
+    import os
+
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(directory):
+                    pids.add(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def test_vigil_run_stops_everything_on_sigterm_and_sigint(tmp_path):
+    """Ctrl-C (or docker stop) must leave no broker or worker behind, even when started
+    the way scripts start it: in the background, where SIGINT is inherited ignored."""
+    import signal
+    import time
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "run", "--speed", "60",
+             "--web-port", str(free_port())],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "VIGIL_EMBEDDINGS": "false"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # until the broker and the worker are up
+            if len(_processes_in(tmp_path) - {proc.pid}) >= 2:
+                break
+            time.sleep(0.5)
+        assert len(_processes_in(tmp_path) - {proc.pid}) >= 2, "broker and worker never started"
+        time.sleep(3)
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+        assert "stopping" in out, out[-2000:]
+        deadline = time.monotonic() + 20
+        while _processes_in(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _processes_in(tmp_path), f"left running after {sig.name}"
