@@ -21,7 +21,9 @@ from config.settings import Settings
 import math
 
 from models.bursts import BurstParams, BurstSignal
+from models.community_topics import CommunityTopics, TopicParams
 from models.community_watch import TOPICS, CommunityWatcher, WatchState
+from models.topic_bursts import TopicBurstSignal
 from models.raids import RaidDetector, RaidParams, RaidSignal, RaidState
 from models.spikes import ShareParams, ShareSignal
 from models.conduct import ConductPolicy, ConductState, Violation, severity_for
@@ -61,6 +63,8 @@ class Steps:
                                      bf16=settings.embedding_bf16)
                     if settings.embeddings else None)
         self.toxicity = ToxicityModel(embedder=embedder, policy_for=self._policy_for)
+        # community -> online topics; only where there are embeddings to cluster
+        self.topics = CommunityTopics(TopicParams()) if embedder else None
         self.sentiment = SentimentScorer()
         # (community, post_id) -> Evidence: what a later moderator label teaches from
         self.evidence: "OrderedDict[tuple[str, str], Evidence]" = OrderedDict()
@@ -153,6 +157,11 @@ class Steps:
         out = []
         for p, t, s in zip(posts, scores, sent):
             self._remember(p, t.evidence)
+            topic_id = topic_label = None
+            if self.topics is not None and t.evidence.vector is not None:
+                topic_id, topic_label = self.topics.assign(
+                    p.community, parse_event_time(p.created_at), t.evidence.vector, p.text,
+                    p.post_id)
             exempt = self._exempt(p)
             decision = ("none" if exempt else "safety" if t.severe
                         else "escalate" if t.flagged else "none")
@@ -161,7 +170,8 @@ class Steps:
                 post=p, toxicity=round(t.toxicity, 4), sentiment=round(s, 4),
                 model_version=self.model_version, decision=decision, scored_at=now,
                 categories=t.categories, explanation=explanation, terms=t.terms,
-                threshold=round(t.threshold, 4), severe=list(t.severe), exempt=exempt))
+                threshold=round(t.threshold, 4), severe=list(t.severe), exempt=exempt,
+                topic_id=topic_id, topic_label=topic_label))
         return out
 
     def _exempt(self, post: Post) -> bool:
@@ -219,30 +229,86 @@ class Steps:
         post = scored.post
         ts = parse_event_time(post.created_at)
         signals = self.watcher.observe(state, ts, post.post_id, post.text, scored.sentiment,
-                                       scored.decision != "none")
+                                       scored.decision != "none", scored.topic_id,
+                                       scored.topic_label or "")
         out = []
         if raid is not None:
             for rsig in self.raids.observe(raid, ts, post.post_id, post.author_id, post.text):
                 out.append(self._raid_record(post, rsig))
         for topic, sig in signals:
+            if topic == "topic":
+                out.append(self._topic_record(post, state, sig))
+                continue
             if topic != "volume":
                 out.append(self._share_record(post, topic, sig))
                 continue
+            if sig.state == "emerging":
+                # A candidate: classified for the record, nothing remembered.
+                c = self.classifier.classify(
+                    texts=sig.sample, top_terms=sig.top_terms, sentiment=sig.sentiment,
+                    toxicity_share=sig.toxicity_share, growth_rate=sig.growth_rate)
+                out.append(self._trend_record(post, sig, {
+                    "kind": c.kind, "category": c.category,
+                    "confidence": round(c.confidence, 4), "reasons": list(c.reasons)}))
+                continue
             if sig.state == "rising" or state.volume_class is None:
-                inputs = dict(texts=sig.sample, top_terms=sig.top_terms, sentiment=sig.sentiment,
-                              toxicity_share=sig.toxicity_share, growth_rate=sig.growth_rate)
-                c = self.classifier.classify(**inputs)
                 trend_id = f"{post.community}:volume:{to_iso(sig.window_start)}"
-                self.trend_features[trend_id] = (c, self.classifier.features(**inputs))
-                while len(self.trend_features) > 10_000:
-                    self.trend_features.popitem(last=False)
-                state.volume_class = {"kind": c.kind, "category": c.category,
-                                      "confidence": round(c.confidence, 4),
-                                      "reasons": list(c.reasons)}
+                c = self._classify(trend_id, texts=sig.sample, top_terms=sig.top_terms,
+                                   sentiment=sig.sentiment, toxicity_share=sig.toxicity_share,
+                                   growth_rate=sig.growth_rate)
+                top = state.dominant_topic()
+                if top is not None:
+                    c["topic_id"], c["topic_label"] = top[0], top[2]
+                    c["reasons"].append(f"{top[1]:.0%} of its first window's posts are on "
+                                        f"one topic: {top[2]}")
+                state.volume_class = c
             out.append(self._trend_record(post, sig, state.volume_class))
             if sig.state == "resolved":
                 state.volume_class = None
         return out
+
+    def _classify(self, trend_id: str, **inputs) -> dict:
+        """Classify a trend once, at its start, and remember what an on-call verdict on
+        it will teach the classifier."""
+        c = self.classifier.classify(**inputs)
+        self.trend_features[trend_id] = (c, self.classifier.features(**inputs))
+        while len(self.trend_features) > 10_000:
+            self.trend_features.popitem(last=False)
+        return {"kind": c.kind, "category": c.category, "confidence": round(c.confidence, 4),
+                "reasons": list(c.reasons)}
+
+    def _topic_record(self, post: Post, state: WatchState, sig: TopicBurstSignal) -> TrendSignal:
+        trend_id = f"{post.community}:topic:{sig.topic_id}:{to_iso(sig.window_start)}"
+        run = state.topics.active.get(sig.topic_id)
+        cls = sig.annotation or (run.get("class") if run else None)
+        if cls is None:  # classified at rising; kept on the running burst until it resolves
+            terms = [t.strip() for t in sig.label.split(",") if t.strip()]
+            cls = self._classify(trend_id, texts=sig.sample or tuple(s for _, s in sig.exemplars),
+                                 top_terms=terms, sentiment=sig.sentiment,
+                                 toxicity_share=sig.toxicity_share,
+                                 growth_rate=sig.share / max(sig.baseline, 0.01))
+            cls["reasons"].append(f"the topic took {sig.posts} of {sig.community_posts} posts "
+                                  f"({sig.share:.0%}) against a usual {sig.baseline:.0%}")
+            if run is not None:
+                run["class"] = cls
+        base = sig.baseline * sig.community_posts
+        sd = math.sqrt(max(base * (1 - sig.baseline), 0.25))
+        return TrendSignal(
+            trend_id=trend_id, community=post.community, platform=post.platform,
+            topic_id=sig.topic_id, topic_label=sig.label or sig.topic_id, kind=cls["kind"],
+            severity=(("high" if sig.share >= 0.5 and sig.posts >= 2 * self.settings.burst_min_count
+                       else "medium") if cls["kind"] == "threat" else "low"),
+            state=sig.state, window_start=to_iso(sig.window_start),
+            window_end=to_iso(sig.window_end), volume=sig.posts, baseline=round(base, 3),
+            zscore=round((sig.posts - base) / sd, 3),
+            growth_rate=round(sig.share / max(sig.baseline, 0.01), 3),
+            sentiment=sig.sentiment, toxicity_share=sig.toxicity_share,
+            first_seen=to_iso(sig.first_seen), emitted_at=to_iso(time.time()),
+            top_terms=[t.strip() for t in sig.label.split(",") if t.strip()],
+            exemplar_post_ids=[p for p, _ in sig.exemplars],
+            exemplars=[s for _, s in sig.exemplars],
+            category=cls["category"], confidence=cls["confidence"], reasons=cls["reasons"],
+            trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
     def _raid_record(self, post: Post, sig: RaidSignal) -> TrendSignal:
         last = sig.last_seen or sig.first_seen
@@ -283,7 +349,8 @@ class Steps:
         trend_id = f"{post.community}:volume:{to_iso(sig.window_start)}"
         return TrendSignal(
             trend_id=trend_id, community=post.community, platform=post.platform,
-            topic_id="volume", topic_label="all posts", kind=cls["kind"],
+            topic_id="volume", topic_label=cls.get("topic_label") or "all posts",
+            kind=cls["kind"],
             severity=(("high" if sig.zscore >= 2 * self.settings.burst_z else "medium")
                       if cls["kind"] == "threat" else "low"),
             state=sig.state, window_start=to_iso(sig.window_start),

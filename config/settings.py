@@ -69,6 +69,8 @@ class Settings:
     communities_file: str = ""  # default: the shipped config/communities.toml
     evidence_store_size: int = 50_000  # recent scored posts whose features feedback can teach
     checkpoint_interval_s: float = 1.0
+    # online topics (score stage, in memory) are saved to <data_dir>/models/topics.json
+    topics_checkpoint_interval_s: float = 60.0
     # --- burst detection (event time) -----------------------------------------
     burst_window_s: float = 600.0
     burst_z: float = 4.0
@@ -143,7 +145,8 @@ class Settings:
         if not 0.0 < self.burst_max_p < 1.0:
             raise bad("burst_max_p", "must lie in (0, 1)")
         for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
-                     "score_batch_within_s", "checkpoint_interval_s"):
+                     "score_batch_within_s", "checkpoint_interval_s",
+                     "topics_checkpoint_interval_s"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):  # also rejects NaN
                 raise bad(name, "must be a positive finite number")

@@ -11,8 +11,10 @@ It ends at the first window that closes back
 under ``mean + 2σ``. Windows inside a burst do not feed the baseline, so a long burst
 does not teach the detector that bursts are normal.
 
-One burst is one trend with a stable ``trend_id`` and a lifecycle: ``rising`` when it
-starts; at each window of the burst that closes, ``peaking`` (the window matched or beat
+Before that, a window that gets half-way (``z/2``, ``min_count/2`` and ``√max_p``) reports
+``emerging`` once: a candidate for dashboards, never a page, which either becomes the
+burst's ``rising`` or simply stops. One burst is one trend with a stable ``trend_id`` and
+a lifecycle: ``rising`` when it starts; at each window of the burst that closes, ``peaking`` (the window matched or beat
 the burst's best so far) or ``fading`` (below its best, still far above normal); and
 ``resolved`` at the first window back to normal. Downstream updates one incident with
 these instead of raising new ones.
@@ -25,7 +27,7 @@ these instead of raising new ones.
 0
 >>> burst = [d.observe(state, 600 + i, f"b{i}", "servers down again", -0.6, False) for i in range(20)]
 >>> [(s.state, s.kind) for out in burst for s in out]
-[('rising', 'threat')]
+[('emerging', 'threat'), ('rising', 'threat')]
 >>> after = [d.observe(state, 700 + t * 20.0, f"a{t}", "ok now", 0.2, False) for t in range(10)]
 >>> [s.state for out in after for s in out]
 ['peaking', 'resolved']
@@ -131,6 +133,7 @@ class BurstState:
     burst_terms: dict = field(default_factory=dict)
     burst_exemplars: list = field(default_factory=list)  # [post_id, snippet]
     burst_sample: list = field(default_factory=list)  # texts, for the trend classifier
+    emerged: Optional[float] = None  # the window that last reported "emerging"
     platform: str = ""
     # hour-of-day profile (UTC): EWMA mean/variance of window counts per hour, and how
     # many windows taught each hour; used once an hour has SEASON_READY windows
@@ -182,7 +185,7 @@ class BurstState:
 class BurstSignal:
     """What the detector says about a community burst; maps onto ``TrendSignal``."""
 
-    state: str  # "rising" | "resolved"
+    state: str  # "emerging" | "rising" | "peaking" | "fading" | "resolved"
     kind: str  # "threat" | "opportunity" | "neutral"
     severity: str
     window_start: float
@@ -220,9 +223,12 @@ class BurstDetector:
         if s.active:
             s.burst_peak = max(s.burst_peak, s.count)
             s.burst_zscore = max(s.burst_zscore, s.zscore(s.count))
-        elif (s.n_windows >= p.min_history and s.count >= p.min_count
-              and s.zscore(s.count) >= p.z
-              and poisson_sf(s.count, max(s.expected()[0], 0.5)) <= p.max_p):
+            return out
+        if s.n_windows < p.min_history:
+            return out
+        z = s.zscore(s.count)
+        if (s.count >= p.min_count and z >= p.z
+                and poisson_sf(s.count, max(s.expected()[0], 0.5)) <= p.max_p):
             s.active = True
             s.burst_start, s.burst_first_seen = s.window_start, ts
             s.burst_peak = s.count
@@ -231,6 +237,17 @@ class BurstDetector:
             s.burst_peak_window = 0
             s.burst_reported, s.burst_reported_volume = "rising", s.count
             out.append(self._signal(s, "rising", s.window_start + p.window_s))
+        elif (s.emerged != s.window_start and z >= p.z / 2
+              and s.count >= max(2, math.ceil(p.min_count / 2))
+              and poisson_sf(s.count, max(s.expected()[0], 0.5)) <= math.sqrt(p.max_p)):
+            # Half-way to a burst (in z and in log-probability): worth a look on a
+            # dashboard, not a page. Once a window.
+            s.emerged = s.window_start
+            s.burst_zscore = z
+            sig = self._signal(s, "emerging", s.window_start + p.window_s, start=s.window_start,
+                               first_seen=ts)
+            s.burst_kind = ""  # a candidate does not decide what the burst will be
+            out.append(sig)
         return out
 
     def _close_windows(self, s: BurstState, ts: float) -> list[BurstSignal]:
@@ -288,7 +305,8 @@ class BurstDetector:
             s.burst_sample.append(text[:280])
 
     def _signal(self, s: BurstState, state: str, window_end: float,
-                volume: Optional[int] = None) -> BurstSignal:
+                volume: Optional[int] = None, start: Optional[float] = None,
+                first_seen: Optional[float] = None) -> BurstSignal:
         n = max(s.burst_count, 1)
         sentiment = s.burst_sentiment_sum / n
         tox_share = s.burst_toxic / n
@@ -310,11 +328,11 @@ class BurstDetector:
             volume = s.burst_peak if state == "resolved" else s.count
         return BurstSignal(
             state=state, kind=kind, severity=severity,
-            window_start=s.burst_start, window_end=window_end,
+            window_start=s.burst_start if start is None else start, window_end=window_end,
             volume=volume, baseline=round(s.expected()[0], 3), zscore=round(s.burst_zscore, 3),
             growth_rate=round(volume / max(s.expected()[0], 1.0), 3),
             sentiment=round(sentiment, 4), toxicity_share=round(tox_share, 4),
-            first_seen=s.burst_first_seen,
+            first_seen=s.burst_first_seen if first_seen is None else first_seen,
             top_terms=tuple(top_terms(s.burst_terms)),
             exemplars=tuple((str(a), str(b)) for a, b in s.burst_exemplars),
             sample=tuple(s.burst_sample),

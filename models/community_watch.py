@@ -1,13 +1,19 @@
 """Everything Vigil watches in one community, as one state and one ``observe``.
 
-    post ──▶ volume burst (models.bursts)            "volume"
-         ├─▶ share of toxic posts (models.spikes)    "toxicity-share"
-         └─▶ share of strongly negative posts        "negative-sentiment"
+    post ──▶ volume burst (models.bursts)                 "volume"
+         ├─▶ share of toxic posts (models.spikes)         "toxicity-share"
+         ├─▶ share of strongly negative posts             "negative-sentiment"
+         └─▶ its topic's share (models.topic_bursts)      "topic"
 
-One state per community keeps one table write per post. A share spike that starts
-while volume is elevated (a burst, or half-way to one) is part of that incident (the
-burst's signals carry its sentiment and toxicity share), so it is not raised
-separately: on-call gets one page per incident, not three.
+One state per community keeps one table write per post. On-call gets one page per
+incident, not three, so signals that describe the same incident are folded:
+
+* a share spike or a topic burst that starts while volume is elevated (a burst, or
+  half-way to one) is part of that incident: the volume burst's signals carry its
+  sentiment and toxicity share, and its label names the dominant topic;
+* a volume burst that starts while a topic burst runs on the topic that dominates the
+  window is that topic's incident growing: the volume signals are held back until the
+  volume burst resolves.
 
 >>> w = CommunityWatcher(BurstParams(window_s=60, min_history=5, alpha=0.2),
 ...                      ShareParams(window_s=60, min_history=5))
@@ -17,7 +23,7 @@ separately: on-call gets one page per incident, not three.
 0
 >>> burst = [w.observe(s, 600 + i, f"b{i}", "down again", -0.8, False) for i in range(20)]
 >>> [(topic, sig.state) for out in burst for topic, sig in out]
-[('volume', 'rising')]
+[('volume', 'emerging'), ('volume', 'rising')]
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from typing import Optional, Union
 
 from models.bursts import BurstDetector, BurstParams, BurstSignal, BurstState
 from models.spikes import ShareParams, ShareSignal, ShareSpikeDetector, ShareState
+from models.topic_bursts import (TopicBurstDetector, TopicBurstParams, TopicBurstSignal,
+                                 TopicBurstState)
 
 __all__ = ["WatchState", "CommunityWatcher", "NEGATIVE_SENTIMENT", "TOPICS"]
 
@@ -35,7 +43,9 @@ NEGATIVE_SENTIMENT = -0.5
 TOPICS = {"volume": "all posts", "toxicity-share": "share of toxic posts",
           "negative-sentiment": "share of strongly negative posts"}
 
-Signal = Union[BurstSignal, ShareSignal]
+Signal = Union[BurstSignal, ShareSignal, TopicBurstSignal]
+#: a topic with at least this share of a volume burst's first window names the burst
+DOMINANT_SHARE = 0.3
 
 
 @dataclass
@@ -46,30 +56,61 @@ class WatchState:
     # what the running volume burst is about (kind, category, confidence, reasons),
     # decided once when it starts so that its updates and resolve say the same
     volume_class: Optional[dict] = None
+    topics: TopicBurstState = field(default_factory=TopicBurstState)
+    # the topic burst a running volume burst is folded into (its signals held back)
+    volume_folded_into: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {"volume": self.volume.to_dict(), "toxicity": self.toxicity.to_dict(),
-                "negative": self.negative.to_dict(), "volume_class": self.volume_class}
+                "negative": self.negative.to_dict(), "volume_class": self.volume_class,
+                "topics": self.topics.to_dict(), "volume_folded_into": self.volume_folded_into}
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "WatchState":
         if not d:
             return cls()
         return cls(BurstState.from_dict(d.get("volume")), ShareState.from_dict(d.get("toxicity")),
-                   ShareState.from_dict(d.get("negative")), d.get("volume_class"))
+                   ShareState.from_dict(d.get("negative")), d.get("volume_class"),
+                   TopicBurstState.from_dict(d.get("topics")), d.get("volume_folded_into"))
+
+    def dominant_topic(self) -> Optional[tuple[str, float, str]]:
+        """The open window's dominant topic (id, share, label), if it has DOMINANT_SHARE."""
+        top = self.topics.dominant()
+        if top is None or not self.topics.n or not top[2]:
+            return None
+        share = top[1] / self.topics.n
+        return (top[0], share, top[2]) if share >= DOMINANT_SHARE else None
 
 
 class CommunityWatcher:
-    def __init__(self, burst: BurstParams, share: ShareParams):
+    def __init__(self, burst: BurstParams, share: ShareParams,
+                 topic: Optional[TopicBurstParams] = None):
         self.bursts = BurstDetector(burst)
         self.shares = ShareSpikeDetector(share)
+        self.topic_bursts = TopicBurstDetector(topic or TopicBurstParams(
+            window_s=burst.window_s, min_count=burst.min_count,
+            min_history=burst.min_history, max_p=burst.max_p))
 
     def observe(self, s: WatchState, ts: float, post_id: str, text: str, sentiment: float,
-                toxic: bool) -> list[tuple[str, Signal]]:
+                toxic: bool, topic_id: Optional[str] = None, topic_label: str = "",
+                ) -> list[tuple[str, Signal]]:
         """Count one post everywhere; the (topic_id, signal) pairs it causes."""
-        out: list[tuple[str, Signal]] = [
-            ("volume", sig) for sig in self.bursts.observe(s.volume, ts, post_id, text,
-                                                           sentiment, toxic)]
+        out: list[tuple[str, Signal]] = []
+        topic_signals = (self.topic_bursts.observe(s.topics, ts, topic_id, topic_label, post_id,
+                                                   text, sentiment, toxic)
+                         if topic_id else [])
+        for sig in self.bursts.observe(s.volume, ts, post_id, text, sentiment, toxic):
+            if sig.state == "rising":
+                top = s.dominant_topic()
+                run = s.topics.active.get(top[0]) if top else None
+                # Only a topic burst that was already running owns the incident; one
+                # that starts on this very post is folded into the volume burst below.
+                if run is not None and not run["folded"] and run["first_seen"] < ts:
+                    s.volume_folded_into = top[0]
+            if s.volume_folded_into is None:
+                out.append(("volume", sig))
+            if sig.state == "resolved":
+                s.volume_folded_into = None
         # While volume is up (a burst, or on its way to one) the volume detector owns the
         # incident; a share spike alone is news only when the volume is normal.
         burst_running = (s.volume.active or any(sig.state != "resolved" for _, sig in out)
@@ -82,4 +123,10 @@ class CommunityWatcher:
                     state.active = False  # folded into the running burst's incident
                     continue
                 out.append((topic, sig))
+        for sig in topic_signals:
+            if sig.state == "rising" and burst_running and s.volume_folded_into is None:
+                self.topic_bursts.fold(s.topics, sig.topic_id)  # the volume burst's topic
+                continue
+            if not sig.folded:
+                out.append(("topic", sig))
         return out

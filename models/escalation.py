@@ -180,6 +180,9 @@ def safety_draft(*, platform: str, community: str, post_id: str, author_id: str,
     )
 
 
+_SHARE_TOPICS = ("toxicity-share", "negative-sentiment")
+
+
 def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSignal,
                 topic_id: str = "volume", topic_label: str = "",
                 category: Optional[str] = None,
@@ -191,6 +194,8 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
     incident that was triggered must never be left open because the burst changed.
     """
     resolve = signal.state == "resolved"
+    if signal.state == "emerging":
+        return None  # a candidate: on signals.trends and dashboards, never a page
     if not resolve:
         if signal.kind == "neutral":
             return None
@@ -217,6 +222,8 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
         title=(f"{what} burst in {community}{stage}: {terms}" if topic_id == "volume" else
                f"Raid in {community}: {signal.volume} near-duplicate posts from new accounts"
                if topic_id == "raid" else
+               f"{what} trend in {community}{stage}: {topic_label}"
+               if topic_id not in _SHARE_TOPICS else
                f"Spike in the {topic_label or topic_id} in {community}{stage}: "
                f"{signal.volume and signal.growth_rate:.1f}x the usual"),
         summary=(f"{signal.volume} posts in the window vs a baseline of {signal.baseline:.1f} "

@@ -65,6 +65,10 @@ class ScoredPost(VigilRecord):
     threshold: float = 0.0  # the community's threshold when this post was scored
     severe: List[str] = []  # severe categories (threat, self_harm, personal_data) that fired
     exempt: bool = False  # author exempt by community config: never escalated
+    # the community topic the post joined (online clustering of its embedding) and the
+    # topic's label at that moment; None when the worker scores without embeddings
+    topic_id: Optional[str] = None
+    topic_label: Optional[str] = None
     schema_version: int = SCHEMA_VERSION
 
 

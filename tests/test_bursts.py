@@ -62,7 +62,9 @@ def run(posts, state=None, detector=None):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_steady_background_is_silent(seed):
     signals, state = run(stream(seed))
-    assert signals == []
+    # no alert; at most a rare half-way candidate, which is never paged
+    assert [s for _, s in signals if s.state != "emerging"] == []
+    assert len(signals) <= 3
     assert state.n_windows >= DAY_WINDOWS - 1
     assert abs(state.mean - BACKGROUND_RATE) < 2.5
 
@@ -74,6 +76,11 @@ def test_one_burst_one_rising_one_resolved(seed):
     signals, _ = run(stream(seed, burst_at=burst_w))
     states = [s.state for _, s in signals]
     assert lifecycle_ok(states)
+    # the half-way candidate, when there is one, comes earlier in the same window
+    emerging = [(t, s) for t, s in signals if s.state == "emerging"]
+    signals = [(t, s) for t, s in signals if s.state != "emerging"]
+    assert all(burst_start <= t <= signals[0][0] and s.window_start == burst_start
+               for t, s in emerging)
     (t_rise, rising), (t_res, resolved) = signals[0], signals[-1]
     assert burst_start <= t_rise < burst_start + WINDOW
     assert rising.window_start == burst_start
@@ -171,7 +178,9 @@ def test_raw_poisson_traffic_raises_no_false_alarm_in_a_month():
         t += rng.expovariate(4 / 600)
         signals += detector.observe(state, t, "p", "just chatting", 0.0, False)
     assert state.n_windows > 4000  # the baseline really saw the month
-    assert signals == []
+    assert [s for s in signals if s.state != "emerging"] == []
+    # Half-way candidates (z/2 and √max_p) on pure noise: measured 11 in this month.
+    assert len(signals) <= 30
 
 
 def test_a_burst_resolves_with_the_kind_it_triggered_with():
@@ -191,7 +200,10 @@ def test_a_burst_resolves_with_the_kind_it_triggered_with():
 
 
 def lifecycle_ok(states: list[str]) -> bool:
-    """One trend: rising first, resolved last, only peaking/fading between."""
+    """One trend: at most one emerging, then rising, resolved last, only peaking/fading
+    between."""
+    if states[:1] == ["emerging"]:
+        states = states[1:]
     return (len(states) >= 2 and states[0] == "rising" and states[-1] == "resolved"
             and all(s in ("peaking", "fading") for s in states[1:-1]))
 
@@ -213,8 +225,8 @@ def test_lifecycle_peaks_then_fades_then_resolves():
         out += d.observe(s, 840 + i * 20.0, f"a{i}", "ok", 0.0, False)
     states = [sig.state for sig in out]
     # 40 is a new peak but not 1.5x the last reported (30): not news; 50 is.
-    assert states == ["rising", "peaking", "peaking", "fading", "resolved"]
-    assert [sig.volume for sig in out][1:4] == [30, 50, 20]
+    assert states == ["emerging", "rising", "peaking", "peaking", "fading", "resolved"]
+    assert [sig.volume for sig in out][2:5] == [30, 50, 20]
     assert len({sig.window_start for sig in out}) == 1  # one trend throughout
 
 
