@@ -240,7 +240,7 @@ class Steps:
                 out.append(self._topic_record(post, state, sig))
                 continue
             if topic != "volume":
-                out.append(self._share_record(post, topic, sig))
+                out.append(self._share_record(post, topic, sig, state))
                 continue
             if sig.state == "emerging":
                 # A candidate: classified for the record, nothing remembered.
@@ -328,9 +328,25 @@ class Steps:
                      f"it began", f"mean similarity {sig.similarity:.2f}"],
             trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
-    def _share_record(self, post: Post, topic: str, sig: ShareSignal) -> TrendSignal:
+    def _share_record(self, post: Post, topic: str, sig: ShareSignal,
+                      state: WatchState) -> TrendSignal:
         base = sig.baseline
         sd = math.sqrt(max(base * (1 - base), 0.01) / max(sig.posts, 1))
+        about = state.share_topics.get(topic) or {}
+        terms = [t.strip() for t in about.get("label", "").split(",") if t.strip()]
+        cls = about.get("class")
+        if cls is None and about.get("topic_id"):
+            # The spike rose while one topic dominated the window: say what it is about.
+            window = state.topics.window.get(about["topic_id"])
+            texts = [snip for _, snip in window[3]] if window else []
+            trend_id = f"{post.community}:{topic}:{to_iso(sig.window_start)}"
+            cls = self._classify(trend_id, texts=texts or [post.text], top_terms=terms,
+                                 sentiment=-0.5 if topic == "negative-sentiment" else 0.0,
+                                 toxicity_share=sig.share if topic == "toxicity-share" else 0.0,
+                                 growth_rate=sig.share / max(base, 0.01))
+            cls["reasons"].append(f"{about['share']:.0%} of the window's posts are on one "
+                                  f"topic: {about['label']}")
+            about["class"] = cls
         return TrendSignal(
             trend_id=f"{post.community}:{topic}:{to_iso(sig.window_start)}",
             community=post.community, platform=post.platform, topic_id=topic,
@@ -342,7 +358,11 @@ class Steps:
             growth_rate=round(sig.share / max(base, 0.01), 3),
             sentiment=0.0, toxicity_share=sig.share if topic == "toxicity-share" else 0.0,
             first_seen=to_iso(sig.first_seen), emitted_at=to_iso(time.time()),
-            exemplar_post_ids=[post.post_id], exemplars=[post.text[:160]],
+            top_terms=terms, exemplar_post_ids=[post.post_id], exemplars=[post.text[:160]],
+            # a share spike is a threat whatever its topic: only a threat category fits
+            category=cls["category"] if cls and cls["kind"] == "threat" else None,
+            confidence=cls["confidence"] if cls else None,
+            reasons=cls["reasons"] if cls else [],
             trigger_post_id=post.post_id, trigger_ingested_at=post.ingested_at)
 
     def _trend_record(self, post: Post, sig: BurstSignal, cls: dict) -> TrendSignal:

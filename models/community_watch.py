@@ -13,7 +13,11 @@ incident, not three, so signals that describe the same incident are folded:
   sentiment and toxicity share, and its label names the dominant topic;
 * a volume burst that starts while a topic burst runs on the topic that dominates the
   window is that topic's incident growing: the volume signals are held back until the
-  volume burst resolves.
+  volume burst resolves;
+* a share spike that starts while a topic burst runs on the window's dominant topic
+  (including one that starts on the same post) is folded into the topic burst; a topic
+  burst that starts while a share spike runs that rose on the same topic (or on no
+  dominant topic) is folded into the spike.
 
 >>> w = CommunityWatcher(BurstParams(window_s=60, min_history=5, alpha=0.2),
 ...                      ShareParams(window_s=60, min_history=5))
@@ -59,11 +63,15 @@ class WatchState:
     topics: TopicBurstState = field(default_factory=TopicBurstState)
     # the topic burst a running volume burst is folded into (its signals held back)
     volume_folded_into: Optional[str] = None
+    # share spike -> the topic dominating its window when it rose ({"topic_id": ""} if
+    # none), and what the trend was classified as; replaced at the next spike
+    share_topics: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"volume": self.volume.to_dict(), "toxicity": self.toxicity.to_dict(),
                 "negative": self.negative.to_dict(), "volume_class": self.volume_class,
-                "topics": self.topics.to_dict(), "volume_folded_into": self.volume_folded_into}
+                "topics": self.topics.to_dict(), "volume_folded_into": self.volume_folded_into,
+                "share_topics": dict(self.share_topics)}
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "WatchState":
@@ -71,7 +79,8 @@ class WatchState:
             return cls()
         return cls(BurstState.from_dict(d.get("volume")), ShareState.from_dict(d.get("toxicity")),
                    ShareState.from_dict(d.get("negative")), d.get("volume_class"),
-                   TopicBurstState.from_dict(d.get("topics")), d.get("volume_folded_into"))
+                   TopicBurstState.from_dict(d.get("topics")), d.get("volume_folded_into"),
+                   dict(d.get("share_topics") or {}))
 
     def dominant_topic(self) -> Optional[tuple[str, float, str]]:
         """The open window's dominant topic (id, share, label), if it has DOMINANT_SHARE."""
@@ -89,7 +98,7 @@ class CommunityWatcher:
         self.shares = ShareSpikeDetector(share)
         self.topic_bursts = TopicBurstDetector(topic or TopicBurstParams(
             window_s=burst.window_s, min_count=burst.min_count,
-            min_history=burst.min_history, max_p=burst.max_p))
+            min_history=burst.min_history))
 
     def observe(self, s: WatchState, ts: float, post_id: str, text: str, sentiment: float,
                 toxic: bool, topic_id: Optional[str] = None, topic_label: str = "",
@@ -115,18 +124,37 @@ class CommunityWatcher:
         # incident; a share spike alone is news only when the volume is normal.
         burst_running = (s.volume.active or any(sig.state != "resolved" for _, sig in out)
                          or s.volume.zscore(s.volume.count) >= self.bursts.p.z / 2)
+        # A topic burst is the most telling description of an incident: it goes first,
+        # unless the volume burst owns the incident.
+        for sig in topic_signals:
+            if sig.state == "rising":
+                if burst_running and s.volume_folded_into is None:
+                    self.topic_bursts.fold(s.topics, sig.topic_id)  # the volume burst's topic
+                    continue
+                # A share spike already paged for this topic (or for no topic in
+                # particular): it is the same incident.
+                if any(st.active and s.share_topics.get(name, {}).get("topic_id", "")
+                       in ("", sig.topic_id)
+                       for name, st in (("toxicity-share", s.toxicity),
+                                        ("negative-sentiment", s.negative))):
+                    self.topic_bursts.fold(s.topics, sig.topic_id)
+                    continue
+            if not sig.folded:
+                out.append(("topic", sig))
+        top = s.dominant_topic()
+        topic_running = top is not None and not s.topics.active.get(top[0], {"folded": True})["folded"]
         for topic, state, hit in (("toxicity-share", s.toxicity, toxic),
                                   ("negative-sentiment", s.negative,
                                    sentiment <= NEGATIVE_SENTIMENT)):
             for sig in self.shares.observe(state, ts, hit):
-                if sig.state == "rising" and burst_running:
-                    state.active = False  # folded into the running burst's incident
+                if sig.state == "rising" and (burst_running or topic_running):
+                    # folded into the running burst's incident (volume, or the topic
+                    # that dominates the window)
+                    state.active = False
                     continue
+                if sig.state == "rising":  # what the spike is about, kept until the next one
+                    s.share_topics[topic] = ({"topic_id": top[0], "label": top[2],
+                                              "share": round(top[1], 4)} if top
+                                             else {"topic_id": ""})
                 out.append((topic, sig))
-        for sig in topic_signals:
-            if sig.state == "rising" and burst_running and s.volume_folded_into is None:
-                self.topic_bursts.fold(s.topics, sig.topic_id)  # the volume burst's topic
-                continue
-            if not sig.folded:
-                out.append(("topic", sig))
         return out

@@ -225,7 +225,8 @@ def trend_draft(*, community: str, platform: str, trend_id: str, signal: BurstSi
                f"{what} trend in {community}{stage}: {topic_label}"
                if topic_id not in _SHARE_TOPICS else
                f"Spike in the {topic_label or topic_id} in {community}{stage}: "
-               f"{signal.volume and signal.growth_rate:.1f}x the usual"),
+               f"{signal.volume and signal.growth_rate:.1f}x the usual"
+               + (f", mostly about {terms}" if signal.top_terms else "")),
         summary=(f"{signal.volume} posts in the window vs a baseline of {signal.baseline:.1f} "
                  f"(z={signal.zscore:.1f}); mean sentiment {signal.sentiment:+.2f}"),
         recommended_action=("Investigate and acknowledge publicly if it is a real incident."

@@ -53,7 +53,10 @@ class TopicBurstParams:
     min_count: int = 8  # topic posts in the window before it can burst
     min_history: int = 6  # closed community windows before any topic can burst
     min_lift: float = 0.25  # absolute share above the topic's usual share
-    max_p: float = 1e-5
+    # Stricter than a volume burst's 1e-5: every live topic is tested on every post, and
+    # early in a window (9 of the first 11 posts) 1e-5 fired about once in 3 days on a
+    # steady five-topic chat. At 1e-7 a new topic still fires at 8 of 8 posts (p≈4e-11).
+    max_p: float = 1e-7
     alpha: float = 0.1  # EWMA weight of one full window in a topic's usual share
     prior_share: float = 0.05  # the floor under a topic's usual share
     min_prior: float = 0.002  # a usual share below this is forgotten (bounded state)
