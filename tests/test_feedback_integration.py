@@ -71,6 +71,9 @@ def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_pa
     # 4. The learnt state was checkpointed with the feedback offsets it reflects ...
     ckpt = tmp_path / "data" / "models" / "toxicity.ckpt"
     assert ckpt.is_file()
+    # So were the online topics (saved at shutdown; the score stage owns them).
+    topics = json.loads((tmp_path / "data" / "models" / "topics.json").read_text())
+    assert {"r/metal", "r/chess"} <= set(topics["communities"])
     # ... and a restarted worker restores it: the same banter still passes in r/metal.
     worker = start_worker(broker, tmp_path)
     try:
@@ -81,5 +84,8 @@ def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_pa
         assert again["again-1"]["decision"] != "none"
         log = worker.log_path.read_text()
         assert "checkpoint_restored" in log
+        # the restored topics go on: the same text joins the topic it joined before
+        assert "topics_restored" in log
+        assert again["again-0"]["topic_id"] == after["late-0"]["topic_id"]
     finally:
         stop_worker(worker)

@@ -77,6 +77,22 @@ def test_valid_posts_reach_posts_scored_once_each(broker, pipeline_run):
     assert toxic == {f"it-{100 + i}" for i in range(3)}
 
 
+def test_scored_posts_carry_their_online_topic(broker, pipeline_run):
+    """The worker embeds (the default), so every post joins a topic of its community;
+    the same text in the same community is the same topic."""
+    scored = [as_json(m) for m in read_topic(broker.bootstrap, "posts.scored",
+                                             until=lambda ms: len(ms) >= len(VALID),
+                                             timeout_s=30)]
+    assert all(r["topic_id"] and r["topic_label"] for r in scored)
+    by_text: dict = {}
+    for r in scored:
+        by_text.setdefault((r["post"]["community"], r["post"]["text"]), set()).add(r["topic_id"])
+    assert all(len(ids) == 1 for ids in by_text.values())
+    # four unrelated clean texts are not all one topic in a community
+    alpha = {r["topic_id"] for r in scored if r["post"]["community"] == "r/alpha"}
+    assert len(alpha) >= 2
+
+
 def test_authors_never_leave_normalisation_in_clear(broker, pipeline_run):
     scored = read_topic(broker.bootstrap, "posts.scored",
                         until=lambda ms: len(ms) >= len(VALID), timeout_s=30)
