@@ -5,6 +5,14 @@ redelivered sources. The escalation is sent before the ledger is written: a cras
 between re-sends it after restart with the same deterministic ``id``, which consumers
 use as their idempotency key. Losing one is never an option; a repeat with the same id
 is harmless.
+
+Moderation and safety incidents end by going quiet: every
+``VIGIL_INCIDENT_SWEEP_INTERVAL_S`` each worker resolves its open ones with no new
+occurrence for ``VIGIL_INCIDENT_QUIET_S`` of event time. The event clock is the latest
+event time this worker escalated on, advanced by the wall time since (so a replay of
+old data resolves in its own time, and a community that falls silent still resolves).
+A sweep runs outside any stream event, so it writes the table entry and its changelog
+record itself, to the partition the entry was written from.
 """
 
 from __future__ import annotations
@@ -13,23 +21,50 @@ import time
 from typing import Optional
 
 import structlog
+from faust.types import EventT
+from faust.streams import current_event
 
 from agents.runtime import steps
 from models.conduct import ConductState
-from models.escalation import Draft, IncidentState
+from models.escalation import Draft, IncidentState, quiet_resolve_draft
 from models.eventtime import parse_event_time
 from streams import channels, metrics
 from streams.app import app
 from streams.tables import conduct, incidents
 
 log = structlog.get_logger("vigil.escalate")
+_settings = app.vigil_settings
+# [latest event time escalated on, wall time when seen]
+_event_clock = [0.0, 0.0]
 
 
-async def _apply(draft: Draft, source_id: str, ingested_at: Optional[str]) -> None:
+def event_now() -> float:
+    latest, seen_at = _event_clock
+    return latest + (time.time() - seen_at) if seen_at else 0.0
+
+
+async def _apply(draft: Draft, source_id: str, ingested_at: Optional[str],
+                 partition: Optional[int] = None) -> None:
     started = time.perf_counter()
+    if draft.event_ts > _event_clock[0]:
+        _event_clock[:] = [draft.event_ts, time.time()]
+    event: Optional[EventT] = current_event()
     with metrics.counting_errors("escalate"):
         state = IncidentState.from_dict(incidents.get(draft.dedup_key))
         state, escalation = steps.escalate(state, draft, source_id)
+    await _emit(escalation, ingested_at)
+    if state is not None:
+        if event is not None:
+            state.partition = event.message.partition
+            incidents[draft.dedup_key] = state.to_dict()
+        else:  # a sweep: no event to take the partition from
+            value = state.to_dict()
+            incidents.data[draft.dedup_key] = value
+            incidents.send_changelog(partition, draft.dedup_key, value)
+    metrics.STAGE_SECONDS.labels(stage="escalate").observe(time.perf_counter() - started)
+
+
+async def _emit(escalation, ingested_at: Optional[str]) -> None:
     if escalation is not None:
         await channels.escalations.send(key=escalation.dedup_key, value=escalation)
         metrics.ESCALATIONS.labels(type=escalation.type, severity=escalation.severity,
@@ -39,9 +74,24 @@ async def _apply(draft: Draft, source_id: str, ingested_at: Optional[str]) -> No
                 max(0.0, time.time() - parse_event_time(ingested_at)))
         log.info("escalation", community=escalation.community, dedup_key=escalation.dedup_key,
                  status=escalation.status, severity=escalation.severity, title=escalation.title)
-    if state is not None:
-        incidents[draft.dedup_key] = state.to_dict()
-    metrics.STAGE_SECONDS.labels(stage="escalate").observe(time.perf_counter() - started)
+
+
+@app.timer(interval=_settings.incident_sweep_interval_s)
+async def resolve_quiet_incidents() -> None:
+    """Resolve this worker's moderation and safety incidents that went quiet."""
+    now = event_now()
+    if not now:
+        return  # nothing escalated here since start: no clock to judge quiet by
+    for key, value in list(incidents.items()):
+        state = IncidentState.from_dict(value)
+        if state is None or state.partition is None:
+            continue
+        draft = quiet_resolve_draft(state, now, _settings.incident_quiet_s)
+        if draft is None:
+            continue
+        with structlog.contextvars.bound_contextvars(community=state.community):
+            await _apply(draft, f"quiet:{state.incident}:{state.occurrence_count}", None,
+                         partition=state.partition)
 
 
 @app.agent(channels.posts_scored, name="vigil.escalate_moderation")

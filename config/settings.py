@@ -83,6 +83,10 @@ class Settings:
     burst_max_p: float = 1e-5
     # --- escalation ------------------------------------------------------------
     escalate_opportunities: bool = True
+    # a moderation or safety incident with no new occurrence for this long (event time)
+    # resolves; swept every incident_sweep_interval_s of wall time
+    incident_quiet_s: float = 3600.0
+    incident_sweep_interval_s: float = 30.0
     runbook_base_url: str = "https://github.com/vigil-community/vigil/blob/main/README.md#runbooks"
 
     # ---------------------------------------------------------------------------
@@ -146,7 +150,8 @@ class Settings:
             raise bad("burst_max_p", "must lie in (0, 1)")
         for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
                      "score_batch_within_s", "checkpoint_interval_s",
-                     "topics_checkpoint_interval_s"):
+                     "topics_checkpoint_interval_s", "incident_quiet_s",
+                     "incident_sweep_interval_s"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):  # also rejects NaN
                 raise bad(name, "must be a positive finite number")

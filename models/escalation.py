@@ -30,7 +30,7 @@ from typing import Any, Optional
 from models.bursts import BurstSignal
 
 __all__ = ["Draft", "IncidentState", "IncidentLedger", "moderation_draft", "safety_draft",
-           "trend_draft", "escalation_id"]
+           "trend_draft", "escalation_id", "quiet_resolve_draft", "QUIET_RESOLVED_TYPES"]
 
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
@@ -60,6 +60,12 @@ class IncidentState:
     occurrence_count: int
     sources: list = field(default_factory=list)  # recent source ids, for redelivery
     incident: int = 1  # 1 for the key's first incident, +1 on each re-trigger
+    # what the incident is about, kept so a quiet-period resolve can say it again
+    type: str = ""
+    community: str = ""
+    platform: str = ""
+    title: str = ""
+    partition: Optional[int] = None  # set by the agent: where its table entry lives
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,7 +95,9 @@ class IncidentLedger:
             previous = state
             state = IncidentState(draft.dedup_key, "triggered", draft.severity, draft.event_ts,
                                   draft.event_ts, 1,
-                                  incident=previous.incident + 1 if previous else 1)
+                                  incident=previous.incident + 1 if previous else 1,
+                                  type=draft.type, community=draft.community,
+                                  platform=draft.platform, title=draft.title)
             if previous is not None:  # a redelivered source of the old incident stays known
                 state.sources = list(previous.sources)
             self._remember(state, source_id)
@@ -105,6 +113,35 @@ class IncidentLedger:
     def _remember(self, state: IncidentState, source_id: str) -> None:
         state.sources.append(source_id)
         del state.sources[: -self.max_sources]
+
+
+#: incident types that end by going quiet; trends end with their lifecycle's resolve
+QUIET_RESOLVED_TYPES = ("moderation", "safety")
+
+
+def quiet_resolve_draft(state: IncidentState, now_ts: float, quiet_s: float) -> Optional[Draft]:
+    """A resolve for a moderation or safety incident nothing has added to for ``quiet_s``
+    of event time, or None.
+
+    >>> st = IncidentState("moderation:reddit:r/x:a_1", "updated", "medium", 0.0, 100.0, 3,
+    ...                    type="moderation", community="r/x", platform="reddit", title="t")
+    >>> quiet_resolve_draft(st, 3000.0, 3600.0) is None
+    True
+    >>> d = quiet_resolve_draft(st, 3700.0, 3600.0); d.resolve, d.event_ts
+    (True, 3700.0)
+    """
+    if (state.status == "resolved" or state.type not in QUIET_RESOLVED_TYPES
+            or now_ts - state.last_seen < quiet_s):
+        return None
+    minutes = quiet_s / 60
+    return Draft(
+        dedup_key=state.dedup_key, type=state.type, severity=state.severity,
+        community=state.community, platform=state.platform, title=state.title,
+        summary=f"No new occurrence for {minutes:.0f} min after {state.occurrence_count}; "
+                f"resolved automatically.",
+        recommended_action="Nothing further unless it starts again.",
+        evidence={"occurrence_count": state.occurrence_count, "quiet_s": quiet_s},
+        event_ts=now_ts, resolve=True)
 
 
 def escalation_id(dedup_key: str, incident: int, occurrence: int, status: str) -> str:

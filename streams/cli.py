@@ -117,6 +117,42 @@ def cmd_connect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    """Deliver escalations to the routes in --routes until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from config.communities import ConfigError
+    from config.logs import configure_logging
+    from config.notifications import load_routes
+    from connectors.notifiers.delivery import run_routes
+    from streams.metrics import REGISTRY
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        routes = load_routes(args.routes)
+        from connectors.notifiers.delivery import sink_for
+        for r in routes:  # fail now, with the route's name, if a secret is missing
+            sink_for(r)
+    except (ConfigError, ValueError) as exc:
+        print(f"vigil notify: {exc}", file=sys.stderr)
+        return 2
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+        start_http_server(args.metrics_port, addr=settings.web_host, registry=REGISTRY)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_routes(routes, settings.bootstrap_servers, backfill_s=args.backfill_s, stop=stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from agents.replay import replay_file, replay_topic
 
@@ -228,6 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--speed", type=float, default=0.0, help="0: as fast as possible")
     _add_mapping(sp)
     sp.set_defaults(fn=cmd_connect)
+
+    sp = with_broker(sub.add_parser("notify", help="deliver escalations to PagerDuty, Slack, "
+                                                   "Discord and webhooks"))
+    sp.add_argument("--routes", type=Path, required=True,
+                    help="notification routes TOML (see config/notifications.example.toml)")
+    sp.add_argument("--metrics-port", type=int, default=6067, help="/metrics port (0: none)")
+    sp.add_argument("--backfill-s", type=float, default=3600.0,
+                    help="a route's first start skips escalations older than this")
+    sp.set_defaults(fn=cmd_notify)
 
     sp = with_broker(sub.add_parser("replay", help="run the pipeline offline over a file or topic range"))
     sp.add_argument("input", nargs="?", help="CSV or JSONL file")

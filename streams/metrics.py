@@ -55,6 +55,21 @@ INGEST_TO_ESCALATION_SECONDS = Histogram(
     "vigil_ingest_to_escalation_seconds",
     "End-to-end: from the triggering post's broker timestamp to the escalation being produced.",
     buckets=_LATENCY_BUCKETS, registry=REGISTRY)
+# -- notifier process (vigil notify) ---------------------------------------------------
+NOTIFICATIONS = Counter(
+    "vigil_notifications_total",
+    "Escalations a notification route handled: delivered, or why not (suppressed_*, failed).",
+    ["route", "sink", "outcome"], registry=REGISTRY)
+NOTIFICATION_ATTEMPTS = Counter(
+    "vigil_notification_attempts_total", "HTTP attempts to a notifier, by result.",
+    ["route", "sink", "result"], registry=REGISTRY)
+NOTIFICATION_SECONDS = Histogram(
+    "vigil_notification_latency_seconds",
+    "From the escalation being produced (created_at) to the notifier accepting it.",
+    ["route"], buckets=_LATENCY_BUCKETS + (60.0, 300.0, 900.0), registry=REGISTRY)
+NOTIFICATION_PENDING = Gauge(
+    "vigil_notification_pending", "Escalations a route has fetched and not yet settled.",
+    ["route"], registry=REGISTRY)
 EVENT_TIME_LAG_SECONDS = Gauge(
     "vigil_event_time_lag_seconds",
     "Wall clock minus the newest event time seen, by stage (large during replays).",

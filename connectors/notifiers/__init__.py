@@ -1,0 +1,1 @@
+"""Notifier sinks: escalations to on-call tools (PagerDuty, Slack, Discord, webhooks)."""
