@@ -155,15 +155,63 @@ def test_bind_mounted_host_paths_exist(services):
     assert checked >= 3
 
 
+def _route_secrets(service: dict) -> set[str]:
+    """The environment variables a mounted notification routes file names."""
+    from config.notifications import load_routes
+
+    names = set()
+    for source in bind_sources(service):
+        if source.endswith(".toml") and "notifications" in source:
+            for route in load_routes(ROOT / source):
+                names |= {v for k, v in route.settings.items() if k.endswith("_env")}
+    return names
+
+
 def test_vigil_environment_names_are_real_settings(services):
     known = Settings.env_names()
     seen = set()
     for name, service in services.items():
+        secrets = _route_secrets(service)
         for key in environment(service):
             if key.startswith("VIGIL_"):
-                assert key in known, f"{name}: {key} is not a Settings field (typo?)"
+                assert key in known or key in secrets, \
+                    f"{name}: {key} is neither a Settings field nor a secret its routes name"
                 seen.add(key)
     assert {"VIGIL_BROKER", "VIGIL_PSEUDONYM_KEY", "VIGIL_WEB_PORT"} <= seen
+
+
+def test_notifier_gets_every_secret_its_routes_name(services):
+    secrets = _route_secrets(services["notifier"])
+    assert secrets and secrets <= set(environment(services["notifier"]))
+
+
+def test_prometheus_rules_and_alertmanager_config_check():
+    import shutil
+    import subprocess
+
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool (Debian package prometheus) is not installed")
+    rules = subprocess.run(["promtool", "check", "rules",
+                            str(ROOT / "config/prometheus/rules/vigil.rules.yml")],
+                           capture_output=True, text=True)
+    assert rules.returncode == 0, rules.stdout + rules.stderr
+    assert "SUCCESS: 13 rules found" in rules.stdout
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool (Debian package prometheus-alertmanager) is not installed")
+    am = subprocess.run([amtool, "check-config", str(ROOT / "config/alertmanager/alertmanager.yml")],
+                        capture_output=True, text=True)
+    assert am.returncode == 0, am.stdout + am.stderr
+
+
+def test_recording_rules_follow_level_metric_operation():
+    doc = yaml.safe_load((ROOT / "config/prometheus/rules/vigil.rules.yml").read_text())
+    records = [r["record"] for g in doc["groups"] for r in g["rules"] if "record" in r]
+    assert records and all(len(r.split(":")) == 3 and r.split(":")[1].startswith("vigil_")
+                           for r in records)
+    alerts = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
+    assert all(a["annotations"].get("runbook_url") and a["labels"].get("severity")
+               for a in alerts)
 
 
 def test_vigil_environment_values_load(services):
