@@ -26,7 +26,7 @@ from faust.streams import current_event
 
 from agents.runtime import steps
 from models.conduct import ConductState
-from models.escalation import Draft, IncidentState, quiet_resolve_draft
+from models.escalation import QUIET_RESOLVED_TYPES, Draft, IncidentState, quiet_resolve_draft
 from models.eventtime import parse_event_time
 from streams import channels, metrics
 from streams.app import app
@@ -83,6 +83,10 @@ async def resolve_quiet_incidents() -> None:
     if not now:
         return  # nothing escalated here since start: no clock to judge quiet by
     for key, value in list(incidents.items()):
+        # cheap dict checks first: most entries are closed incidents kept for redelivery
+        if (not value or value.get("status") == "resolved"
+                or value.get("type") not in QUIET_RESOLVED_TYPES):
+            continue
         state = IncidentState.from_dict(value)
         if state is None or state.partition is None:
             continue
