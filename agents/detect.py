@@ -54,9 +54,14 @@ async def detect(stream):
             raid_state[community] = raid[0].to_dict()
             raid[1] = 0
         metrics.STAGE_SECONDS.labels(stage="detect").observe(time.perf_counter() - started)
+        label = metrics.community_label(community)
+        metrics.BURST_ZSCORE.labels(community=label).set(steps.burst_zscore(state))
+        active = state.active_trends()
+        for kind in ("threat", "opportunity", "neutral"):
+            metrics.TRENDS_ACTIVE.labels(community=label, kind=kind).set(active.get(kind, 0))
         # signals: usually none; a trend's lifecycle step, a share spike or a raid
         for sig in signals:
-            metrics.TRENDS.labels(kind=sig.kind, state=sig.state).inc()
+            metrics.TRENDS.labels(community=label, kind=sig.kind, state=sig.state).inc()
             log.info("trend", community=community, trend_id=sig.trend_id, state=sig.state,
                      kind=sig.kind, topic=sig.topic_id, volume=sig.volume, baseline=sig.baseline)
             await channels.signals_trends.send(key=community, value=sig)

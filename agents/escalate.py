@@ -13,6 +13,11 @@ event time this worker escalated on, advanced by the wall time since (so a repla
 old data resolves in its own time, and a community that falls silent still resolves).
 A sweep runs outside any stream event, so it writes the table entry and its changelog
 record itself, to the partition the entry was written from.
+
+On-call acknowledges or resolves an incident through ``incidents.actions`` (``vigil
+incident ack|resolve``, or a PagerDuty/ChatOps bridge); it is keyed by community, so it
+reaches the worker that holds the incident, which emits ``acknowledged`` (once) or
+``resolved``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from faust.streams import current_event
 
 from agents.runtime import steps
 from models.conduct import ConductState
-from models.escalation import QUIET_RESOLVED_TYPES, Draft, IncidentState, quiet_resolve_draft
+from models.escalation import (QUIET_RESOLVED_TYPES, Draft, IncidentState, action_draft,
+                               quiet_resolve_draft)
 from models.eventtime import parse_event_time
 from streams import channels, metrics
 from streams.app import app
@@ -43,10 +49,14 @@ def event_now() -> float:
     return latest + (time.time() - seen_at) if seen_at else 0.0
 
 
-async def _apply(draft: Draft, source_id: str, ingested_at: Optional[str],
-                 partition: Optional[int] = None) -> None:
+async def apply_draft(draft: Draft, source_id: str, ingested_at: Optional[str],
+                      partition: Optional[int] = None, *, event_clock: bool = True) -> None:
+    """Run a draft through the incident ledger, emit what it says, record the state.
+
+    ``event_clock=False`` for drafts timed by the wall clock (feed health), which must
+    not push the event clock of a replay forward and resolve its incidents early."""
     started = time.perf_counter()
-    if draft.event_ts > _event_clock[0]:
+    if event_clock and draft.event_ts > _event_clock[0]:
         _event_clock[:] = [draft.event_ts, time.time()]
     event: Optional[EventT] = current_event()
     with metrics.counting_errors("escalate"):
@@ -68,7 +78,8 @@ async def _emit(escalation, ingested_at: Optional[str]) -> None:
     if escalation is not None:
         await channels.escalations.send(key=escalation.dedup_key, value=escalation)
         metrics.ESCALATIONS.labels(type=escalation.type, severity=escalation.severity,
-                                   status=escalation.status).inc()
+                                   status=escalation.status,
+                                   community=metrics.community_label(escalation.community)).inc()
         if ingested_at:
             metrics.INGEST_TO_ESCALATION_SECONDS.observe(
                 max(0.0, time.time() - parse_event_time(ingested_at)))
@@ -94,7 +105,7 @@ async def resolve_quiet_incidents() -> None:
         if draft is None:
             continue
         with structlog.contextvars.bound_contextvars(community=state.community):
-            await _apply(draft, f"quiet:{state.incident}:{state.occurrence_count}", None,
+            await apply_draft(draft, f"quiet:{state.incident}:{state.occurrence_count}", None,
                          partition=state.partition)
 
 
@@ -112,14 +123,34 @@ async def escalate_moderation(stream):
         rec = record.last_recommendation or {}
         category = (drafts[0].evidence.get("category") if drafts and drafts[0].type == "moderation"
                     else "safety" if scored.decision == "safety" else "toxicity")
-        metrics.DECISIONS.labels(action=rec.get("action", "none"),
-                                 category=metrics.category_label(category)).inc()
+        community = metrics.community_label(post.community)
+        action = rec.get("action", "none")
+        metrics.DECISIONS.labels(action=action, category=metrics.category_label(category),
+                                 community=community).inc()
+        if len(record.violations) >= 2:
+            metrics.REPEAT_OFFENCES.labels(action=action, community=community).inc()
         # drafts: a safety Draft (severe), a ladder recommendation, or nothing (a "note"
         # below the ladder's first escalating step is recorded but not paged)
         with structlog.contextvars.bound_contextvars(post_id=post.post_id,
                                                      community=post.community):
             for draft in drafts:
-                await _apply(draft, f"post:{post.platform}:{post.post_id}", post.ingested_at)
+                await apply_draft(draft, f"post:{post.platform}:{post.post_id}", post.ingested_at)
+
+
+@app.agent(channels.incident_actions, name="vigil.incident_actions")
+async def incident_actions(stream):
+    async for act in stream:
+        with structlog.contextvars.bound_contextvars(community=act.community,
+                                                     dedup_key=act.dedup_key):
+            state = IncidentState.from_dict(incidents.get(act.dedup_key))
+            draft, why = action_draft(state, act.action, act.actor, act.note)
+            # draft: an acknowledge or a resolve of an open incident, or None and why not
+            if draft is None:
+                log.warning("incident_action_ignored", action=act.action, actor=act.actor,
+                            reason=why)
+                continue
+            log.info("incident_action", action=act.action, actor=act.actor)
+            await apply_draft(draft, f"action:{act.action}:{act.actor}:{act.time}", None)
 
 
 @app.agent(channels.signals_trends, name="vigil.escalate_trends")
@@ -129,4 +160,4 @@ async def escalate_trends(stream):
         # draft: a trend Draft (trigger or resolve) for threats/opportunities, else None
         if draft is not None:
             with structlog.contextvars.bound_contextvars(community=trend.community):
-                await _apply(draft, steps.trend_source_id(trend), trend.trigger_ingested_at)
+                await apply_draft(draft, steps.trend_source_id(trend), trend.trigger_ingested_at)

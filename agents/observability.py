@@ -1,19 +1,70 @@
-"""``/metrics`` for Prometheus on the worker's web port, and model warm-up at start."""
+"""``/metrics`` for Prometheus on the worker's web port, consumer lag, and model
+warm-up at start."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import structlog
 
 from agents.runtime import run_blocking, steps
+from models.normalize import DLQ_REASONS
 from streams import metrics
 from streams.app import app
+from streams.topics import TOPICS
 
 log = structlog.get_logger("vigil.worker")
+
+STAGES = ("normalize", "score", "detect", "escalate")
+# what the worker's agents read; changelog and other internal topics are not lag
+SOURCE_TOPICS = frozenset(t.name for t in TOPICS if t.name not in ("escalations", "posts.dlq"))
+LAG_INTERVAL_S = 5.0
+
+metrics.community_label.configure(steps.communities.communities,
+                                  limit=app.vigil_settings.metrics_community_limit)
+metrics.initialise_zero_series(dead_letter_reasons=DLQ_REASONS, stages=STAGES)
 
 
 @app.page("/metrics")
 async def prometheus_metrics(web, request):
     return web.bytes(metrics.render(), content_type="text/plain; version=0.0.4")
+
+
+def consumer_lag() -> dict[str, int]:
+    """Unread messages per source topic on this worker's partitions.
+
+    The high watermark comes from fetch responses (right on Tansu too, whose
+    ListOffsets end offsets are wrong); the read position is Faust's last read offset.
+    """
+    consumer = app.consumer
+    lag: dict[str, int] = {}
+    for tp in consumer.assignment():
+        if tp.topic not in SOURCE_TOPICS:
+            continue
+        high = consumer.highwater(tp)
+        if high is None or high < 0:
+            continue
+        read = consumer._read_offset.get(tp)  # Faust keeps no public read position
+        behind = high - (read + 1 if read is not None else 0)
+        lag[tp.topic] = lag.get(tp.topic, 0) + max(0, behind)
+    return lag
+
+
+@app.timer(interval=LAG_INTERVAL_S)
+async def report_consumer_lag() -> None:
+    lag = consumer_lag()
+    for topic in SOURCE_TOPICS:
+        if topic == "moderation.feedback":
+            continue  # read by its own assigned consumer (agents.feedback), not the group
+        metrics.CONSUMER_LAG.labels(topic=topic).set(lag.get(topic, 0))
+
+
+@app.on_partitions_revoked.connect
+async def _forget_community_gauges(app_: Any, revoked: Any, **_: Any) -> None:
+    # Gauges about communities this worker may no longer own; the new owner sets them
+    # at its next post, and this worker does again for those it keeps.
+    metrics.TRENDS_ACTIVE.clear()
+    metrics.BURST_ZSCORE.clear()
 
 
 @app.task

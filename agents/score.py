@@ -40,7 +40,10 @@ async def score(stream):
         for s in scored:
             post = s.post
             await channels.posts_scored.send(key=post.community, value=s)
-            metrics.POSTS_SCORED.labels(platform=metrics.platform_label(post.platform), decision=s.decision).inc()
+            community = metrics.community_label(post.community)
+            metrics.POSTS_SCORED.labels(platform=metrics.platform_label(post.platform),
+                                        community=community, decision=s.decision).inc()
+            metrics.SENTIMENT.labels(community=community).observe(s.sentiment)
             metrics.TOXICITY_SCORE.observe(s.toxicity)
             metrics.INGEST_TO_SCORED_SECONDS.observe(max(0.0, now - parse_event_time(post.ingested_at)))
             if s.decision != "none":

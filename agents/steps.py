@@ -226,6 +226,20 @@ class Steps:
     # -- detect: ScoredPost + community state -> [TrendSignal] -------------------------
     def detect(self, state: WatchState, scored: ScoredPost,
                raid: Optional[RaidState] = None) -> list[TrendSignal]:
+        out = self._detect(state, scored, raid)
+        for sig in out:
+            state.note_reported(sig.trend_id, sig.kind, sig.state)
+        return out
+
+    def burst_zscore(self, state: WatchState) -> float:
+        """The open volume window's z-score, once the baseline has its history."""
+        volume = state.volume
+        if volume.n_windows < self.settings.burst_min_history:
+            return 0.0
+        return round(volume.zscore(volume.count), 3)
+
+    def _detect(self, state: WatchState, scored: ScoredPost,
+                raid: Optional[RaidState]) -> list[TrendSignal]:
         post = scored.post
         ts = parse_event_time(post.created_at)
         signals = self.watcher.observe(state, ts, post.post_id, post.text, scored.sentiment,

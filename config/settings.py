@@ -88,6 +88,14 @@ class Settings:
     incident_quiet_s: float = 3600.0
     incident_sweep_interval_s: float = 30.0
     runbook_base_url: str = "https://github.com/vigil-community/vigil/blob/main/README.md#runbooks"
+    # a community's feed is failing when, within a window, at least this many raw posts
+    # were dead-lettered and they were at least half of its posts (models/feed_health.py)
+    feed_health_window_s: float = 300.0
+    feed_health_min_dead: int = 10
+    # --- metrics ---------------------------------------------------------------
+    # communities beyond those named in communities.toml that get their own metric
+    # label value (first come); the rest are counted as "other"
+    metrics_community_limit: int = 50
 
     # ---------------------------------------------------------------------------
     @staticmethod

@@ -50,6 +50,7 @@ TOPICS = {"volume": "all posts", "toxicity-share": "share of toxic posts",
 Signal = Union[BurstSignal, ShareSignal, TopicBurstSignal]
 #: a topic with at least this share of a volume burst's first window names the burst
 DOMINANT_SHARE = 0.3
+MAX_OPEN_TRENDS = 20
 
 
 @dataclass
@@ -66,12 +67,15 @@ class WatchState:
     # share spike -> the topic dominating its window when it rose ({"topic_id": ""} if
     # none), and what the trend was classified as; replaced at the next spike
     share_topics: dict = field(default_factory=dict)
+    # trend id -> kind, for trends reported rising and not yet resolved (what the
+    # "active trends" gauge counts); bounded in case a resolve never comes
+    open_trends: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"volume": self.volume.to_dict(), "toxicity": self.toxicity.to_dict(),
                 "negative": self.negative.to_dict(), "volume_class": self.volume_class,
                 "topics": self.topics.to_dict(), "volume_folded_into": self.volume_folded_into,
-                "share_topics": dict(self.share_topics)}
+                "share_topics": dict(self.share_topics), "open_trends": dict(self.open_trends)}
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "WatchState":
@@ -80,7 +84,30 @@ class WatchState:
         return cls(BurstState.from_dict(d.get("volume")), ShareState.from_dict(d.get("toxicity")),
                    ShareState.from_dict(d.get("negative")), d.get("volume_class"),
                    TopicBurstState.from_dict(d.get("topics")), d.get("volume_folded_into"),
-                   dict(d.get("share_topics") or {}))
+                   dict(d.get("share_topics") or {}), dict(d.get("open_trends") or {}))
+
+    def note_reported(self, trend_id: str, kind: str, state: str) -> None:
+        """Track what on-call has been told is running.
+
+        >>> w = WatchState()
+        >>> w.note_reported("t1", "threat", "rising"); w.note_reported("t2", "opportunity", "rising")
+        >>> w.note_reported("t1", "threat", "peaking"); w.active_trends()
+        {'threat': 1, 'opportunity': 1}
+        >>> w.note_reported("t1", "threat", "resolved"); w.active_trends()
+        {'opportunity': 1}
+        """
+        if state == "rising":
+            self.open_trends[trend_id] = kind
+            while len(self.open_trends) > MAX_OPEN_TRENDS:
+                del self.open_trends[next(iter(self.open_trends))]
+        elif state == "resolved":
+            self.open_trends.pop(trend_id, None)
+
+    def active_trends(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for kind in self.open_trends.values():
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
 
     def dominant_topic(self) -> Optional[tuple[str, float, str]]:
         """The open window's dominant topic (id, share, label), if it has DOMINANT_SHARE."""

@@ -6,7 +6,7 @@ Two decisions live here, both pure:
   community (the repeat offender pages once, then updates); a threat burst becomes a
   ``trend`` draft keyed by its trend id, and its end a resolve.
 * **the incident ledger**: per ``dedup_key``, the first draft triggers, later ones update
-  (``occurrence_count`` grows) and a resolve closes it. The ledger remembers which
+  (``occurrence_count`` grows), on-call may acknowledge it once, and a resolve closes it. The ledger remembers which
   sources it has applied, so a post redelivered after a crash (at-least-once) changes
   nothing and emits nothing: consumers never see the same occurrence twice.
 
@@ -30,7 +30,8 @@ from typing import Any, Optional
 from models.bursts import BurstSignal
 
 __all__ = ["Draft", "IncidentState", "IncidentLedger", "moderation_draft", "safety_draft",
-           "trend_draft", "escalation_id", "quiet_resolve_draft", "QUIET_RESOLVED_TYPES"]
+           "trend_draft", "escalation_id", "quiet_resolve_draft", "QUIET_RESOLVED_TYPES",
+           "action_draft", "feed_draft", "INCIDENT_ACTIONS"]
 
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
@@ -48,6 +49,7 @@ class Draft:
     evidence: dict
     event_ts: float
     resolve: bool = False
+    acknowledge: bool = False  # on-call took it: say so once, keep the incident open
 
 
 @dataclass
@@ -66,6 +68,7 @@ class IncidentState:
     platform: str = ""
     title: str = ""
     partition: Optional[int] = None  # set by the agent: where its table entry lives
+    acknowledged_by: str = ""  # who acknowledged this incident, if anyone did
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,6 +87,13 @@ class IncidentLedger:
         """New state and the status to emit (None: nothing to emit)."""
         if state is not None and source_id in state.sources:
             return state, None
+        if draft.acknowledge:
+            if state is None or state.status == "resolved" or state.acknowledged_by:
+                return state, None  # nothing open, or acknowledged already
+            state.status = "acknowledged"
+            state.acknowledged_by = draft.evidence.get("acknowledged_by") or "on-call"
+            self._remember(state, source_id)
+            return state, "acknowledged"
         if draft.resolve:
             if state is None or state.status == "resolved":
                 return state, None  # nothing open to resolve
@@ -142,6 +152,71 @@ def quiet_resolve_draft(state: IncidentState, now_ts: float, quiet_s: float) -> 
         recommended_action="Nothing further unless it starts again.",
         evidence={"occurrence_count": state.occurrence_count, "quiet_s": quiet_s},
         event_ts=now_ts, resolve=True)
+
+
+#: what on-call can do to an incident from outside (``incidents.actions``)
+INCIDENT_ACTIONS = ("acknowledge", "resolve")
+
+
+def action_draft(state: Optional[IncidentState], action: str, actor: str,
+                 note: str = "") -> tuple[Optional[Draft], str]:
+    """On-call's acknowledge or resolve as a draft, or None and why not.
+
+    A trend incident cannot be resolved by hand: it resolves with its trend, and a
+    trend still running would re-trigger (and page) at its next update.
+
+    >>> st = IncidentState("moderation:reddit:r/x:a_1", "triggered", "medium", 0.0, 100.0, 1,
+    ...                    type="moderation", community="r/x", platform="reddit", title="t")
+    >>> d, why = action_draft(st, "acknowledge", "sam"); d.acknowledge, d.event_ts, why
+    (True, 100.0, '')
+    >>> action_draft(None, "resolve", "sam")[1]
+    'unknown_incident'
+    >>> st.type = "trend"; action_draft(st, "resolve", "sam")[1]
+    'trend_resolves_itself'
+    """
+    if action not in INCIDENT_ACTIONS:
+        return None, "unknown_action"
+    if state is None:
+        return None, "unknown_incident"
+    if state.status == "resolved":
+        return None, "already_resolved"
+    if action == "acknowledge" and state.acknowledged_by:
+        return None, "already_acknowledged"
+    if action == "resolve" and state.type == "trend":
+        return None, "trend_resolves_itself"
+    done = "Acknowledged" if action == "acknowledge" else "Resolved"
+    return Draft(
+        dedup_key=state.dedup_key, type=state.type, severity=state.severity,
+        community=state.community, platform=state.platform, title=state.title,
+        summary=f"{done} by {actor}" + (f": {note}" if note else "."),
+        recommended_action=("On-call has it; further occurrences still update it."
+                            if action == "acknowledge" else "Nothing further unless it starts again."),
+        evidence={"acknowledged_by" if action == "acknowledge" else "resolved_by": actor,
+                  "note": note, "occurrence_count": state.occurrence_count},
+        # the incident's own time: an action must not move the event clock
+        event_ts=state.last_seen, resolve=action == "resolve",
+        acknowledge=action == "acknowledge"), ""
+
+
+def feed_draft(*, community: str, platform: str, change: str, dead: int, total: int,
+               reasons: dict, event_ts: float) -> Draft:
+    """A ``pipeline`` incident for a community whose feed turned into dead letters
+    (``change`` "failing"), or its resolve ("recovered")."""
+    top = ", ".join(f"{r} ({n})" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:3])
+    failing = change == "failing"
+    return Draft(
+        dedup_key=f"pipeline:{platform}:{community}:dead_letters", type="pipeline",
+        severity="high", community=community, platform=platform,
+        title=f"Feed problem in {community}: {platform} posts are being dead-lettered",
+        summary=(f"{dead} of the last {total} payloads went to posts.dlq: {top}. "
+                 "Vigil is not watching this community until it is fixed." if failing else
+                 f"Posts are getting through again ({dead} of {total} dead-lettered in the "
+                 "last window)."),
+        recommended_action=("Check the connector and the platform's payload format; the "
+                            "original bytes and reasons are on posts.dlq." if failing else
+                            "Replay what posts.dlq holds for the outage if it matters."),
+        evidence={"dead_lettered": dead, "payloads": total, "reasons": dict(reasons)},
+        event_ts=event_ts, resolve=not failing)
 
 
 def escalation_id(dedup_key: str, incident: int, occurrence: int, status: str) -> str:

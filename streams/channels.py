@@ -13,6 +13,7 @@ _VALUE_TYPES = {
     "Escalation": records.Escalation,
     "DeadLetter": records.DeadLetter,
     "ModerationFeedback": records.ModerationFeedback,
+    "IncidentAction": records.IncidentAction,
 }
 
 
@@ -35,4 +36,5 @@ posts_scored = _topic("posts.scored")
 signals_trends = _topic("signals.trends")
 escalations = _topic("escalations")
 moderation_feedback = _topic("moderation.feedback")
+incident_actions = _topic("incidents.actions")
 posts_dlq = _topic("posts.dlq")

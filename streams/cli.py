@@ -5,6 +5,8 @@
     vigil topics create|list         idempotent topic creation on any broker
     vigil worker                     a Faust worker running every agent
     vigil connect file --input F     stream a CSV/JSONL file into posts.raw
+    vigil notify --routes F          deliver escalations to PagerDuty, Slack, Discord, webhooks
+    vigil incident ack|resolve KEY --community C   on-call acts on an incident
     vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
     vigil schemas write|check        JSON Schemas of the records that leave Vigil
     vigil eval toxicity --data F ... ROC-AUC, PR-AUC, F1 as shipped and after feedback
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from config.settings import Settings, SettingsError
@@ -114,6 +117,32 @@ def cmd_connect(args: argparse.Namespace) -> int:
     finally:
         sink.close()
     print(f"read {stats.read} rows, produced {stats.produced} to posts.raw", file=sys.stderr)
+    return 0
+
+
+def cmd_incident(args: argparse.Namespace) -> int:
+    """Acknowledge or resolve an incident: one IncidentAction on incidents.actions."""
+    import getpass
+
+    from kafka import KafkaProducer
+
+    from models.eventtime import to_iso
+    from streams.records import IncidentAction
+
+    settings = _settings(args)
+    action = {"ack": "acknowledge", "acknowledge": "acknowledge", "resolve": "resolve"}[args.action]
+    act = IncidentAction(dedup_key=args.dedup_key, community=args.community, action=action,
+                         actor=args.by or getpass.getuser(), time=to_iso(time.time()),
+                         note=args.note or "")
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    try:
+        # keyed by community: the same partition as the incident's table entry
+        producer.send("incidents.actions", key=args.community.encode(), value=act.dumps())
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    print(f"{action} {args.dedup_key} by {act.actor}: sent; the worker holding it emits "
+          f"the escalation (see its log if nothing follows)", file=sys.stderr)
     return 0
 
 
@@ -273,6 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--backfill-s", type=float, default=3600.0,
                     help="a route's first start skips escalations older than this")
     sp.set_defaults(fn=cmd_notify)
+
+    sp = with_broker(sub.add_parser("incident", help="acknowledge or resolve an incident"))
+    sp.add_argument("action", choices=("ack", "acknowledge", "resolve"))
+    sp.add_argument("dedup_key", help="the escalation's dedup_key")
+    sp.add_argument("--community", required=True, help="the escalation's community")
+    sp.add_argument("--by", help="who (default: your user name)")
+    sp.add_argument("--note", help="a short note for the incident's timeline")
+    sp.set_defaults(fn=cmd_incident)
 
     sp = with_broker(sub.add_parser("replay", help="run the pipeline offline over a file or topic range"))
     sp.add_argument("input", nargs="?", help="CSV or JSONL file")

@@ -2,13 +2,16 @@
 
 Naming follows Prometheus conventions: ``vigil_`` prefix, base units (seconds),
 ``_total`` for counters. Labels are low-cardinality only (stage, outcome, platform,
-reason, type, severity, kind): never a community, user, post id or free text.
+reason, type, severity, kind, community): never a user, post id or free text. The
+``community`` label is bounded by :class:`CommunityLabels`: the communities named in
+``communities.toml`` plus the first ``VIGIL_METRICS_COMMUNITY_LIMIT`` others a process
+sees; anything beyond is counted as ``"other"``.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator, Optional
 
 from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
@@ -33,17 +36,31 @@ POSTS_DEAD_LETTERED = Counter(
     "vigil_posts_dead_lettered_total", "Payloads sent to posts.dlq, by reason.",
     ["reason"], registry=REGISTRY)
 POSTS_SCORED = Counter(
-    "vigil_posts_scored_total", "Posts scored, by decision.",
-    ["platform", "decision"], registry=REGISTRY)
+    "vigil_posts_scored_total", "Posts scored, by community and decision (none, escalate, safety).",
+    ["platform", "community", "decision"], registry=REGISTRY)
+SENTIMENT = Histogram(
+    "vigil_sentiment_compound", "VADER compound sentiment of scored posts, by community.",
+    ["community"], buckets=(-0.5, -0.05, 0.05, 0.5, 1.0), registry=REGISTRY)
 TOXICITY_SCORE = Histogram(
     "vigil_toxicity_score", "Distribution of toxicity scores.",
     buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0), registry=REGISTRY)
 TRENDS = Counter(
-    "vigil_trend_signals_total", "Trend signals emitted, by kind and lifecycle state.",
-    ["kind", "state"], registry=REGISTRY)
+    "vigil_trend_signals_total", "Trend signals emitted, by community, kind and lifecycle state.",
+    ["community", "kind", "state"], registry=REGISTRY)
+TRENDS_ACTIVE = Gauge(
+    "vigil_trends_active",
+    "Trends reported rising and not yet resolved, by community and kind (threat, "
+    "opportunity, neutral), on the worker that owns the community.",
+    ["community", "kind"], registry=REGISTRY)
+BURST_ZSCORE = Gauge(
+    "vigil_burst_zscore",
+    "How unusual the community's open volume window is: z-score against its learnt "
+    "baseline (0 until the baseline has enough history).",
+    ["community"], registry=REGISTRY)
 ESCALATIONS = Counter(
-    "vigil_escalations_total", "Escalation messages produced, by type, severity and status.",
-    ["type", "severity", "status"], registry=REGISTRY)
+    "vigil_escalations_total",
+    "Escalation messages produced, by type, severity, status and community.",
+    ["type", "severity", "status", "community"], registry=REGISTRY)
 STAGE_SECONDS = Histogram(
     "vigil_stage_duration_seconds", "Time spent in a pipeline stage per batch or event.",
     ["stage"], buckets=_LATENCY_BUCKETS, registry=REGISTRY)
@@ -89,8 +106,18 @@ LEARNER_LABELS = Gauge(
     registry=REGISTRY)
 DECISIONS = Counter(
     "vigil_moderation_decisions_total",
-    "Conduct-policy recommendations, by recommended action and category.",
-    ["action", "category"], registry=REGISTRY)
+    "Conduct-policy recommendations, by recommended action, category and community.",
+    ["action", "category", "community"], registry=REGISTRY)
+REPEAT_OFFENCES = Counter(
+    "vigil_repeat_offences_total",
+    "Toxic posts by an author who already has a violation on record in the community, "
+    "by the action recommended.",
+    ["action", "community"], registry=REGISTRY)
+CONSUMER_LAG = Gauge(
+    "vigil_consumer_lag_messages",
+    "Messages on this worker's assigned partitions not yet read, by source topic "
+    "(high watermark from the latest fetch minus the read position).",
+    ["topic"], registry=REGISTRY)
 STAGE_ERRORS = Counter(
     "vigil_stage_errors_total", "Unexpected errors in a stage, by stage.",
     ["stage"], registry=REGISTRY)
@@ -104,6 +131,52 @@ def counting_errors(stage: str) -> Iterator[None]:
     except Exception:
         STAGE_ERRORS.labels(stage=stage).inc()
         raise
+
+
+class CommunityLabels:
+    """The bounded set of values the ``community`` label takes.
+
+    >>> labels = CommunityLabels()
+    >>> labels.configure(["r/a"], limit=1)
+    >>> labels("r/a"), labels("r/b"), labels("r/c"), labels("r/b")
+    ('r/a', 'r/b', 'other', 'r/b')
+    """
+
+    def __init__(self) -> None:
+        self._named: frozenset[str] = frozenset()
+        self._seen: set[str] = set()
+        self.limit = 50
+
+    def configure(self, named: Iterable[str], limit: int) -> None:
+        self._named, self._seen, self.limit = frozenset(named), set(), limit
+
+    def __call__(self, community: Optional[str]) -> str:
+        if not community:
+            return "other"
+        if community in self._named or community in self._seen:
+            return community
+        if len(self._seen) < self.limit:
+            self._seen.add(community)
+            return community
+        return "other"
+
+
+community_label = CommunityLabels()
+
+
+def initialise_zero_series(*, dead_letter_reasons: Iterable[str] = (),
+                           stages: Iterable[str] = ()) -> None:
+    """Create counters at 0 before their first event. A counter born at 5 between two
+    scrapes hides those 5 from ``rate()`` (its first sample is the baseline), and "none
+    yet" should read as 0 on a dashboard or in an alert's ratio, not as no data."""
+    for platform in KNOWN_PLATFORMS | {"other"}:
+        POSTS_INGESTED.labels(platform=platform)
+        POSTS_NORMALIZED.labels(platform=platform)
+        POSTS_DUPLICATE.labels(platform=platform)
+    for reason in dead_letter_reasons:
+        POSTS_DEAD_LETTERED.labels(reason=reason)
+    for stage in stages:
+        STAGE_ERRORS.labels(stage=stage)
 
 
 def render() -> bytes:

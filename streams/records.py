@@ -145,6 +145,19 @@ class DeadLetter(VigilRecord):
     schema_version: int = SCHEMA_VERSION
 
 
+class IncidentAction(VigilRecord):
+    """On-call acting on an incident (``incidents.actions``, keyed by ``community`` so it
+    reaches the worker that holds the incident): acknowledge, or resolve by hand."""
+
+    dedup_key: str
+    community: str
+    action: str  # "acknowledge" | "resolve"
+    actor: str  # who: an on-call handle, not a community member
+    time: str
+    note: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+
 class ModerationFeedback(VigilRecord):
     """A moderator's decision on a post or an on-call verdict on a trend."""
 

@@ -146,7 +146,7 @@ def _wait_until_drained(web_port: int, produced: int, timeout_s: float = 120.0) 
 
 def _summary(m: dict, produced: int, printer: EscalationPrinter, elapsed: float) -> dict:
     dead = {k.split('reason="')[1].rstrip('"}'): int(v) for k, v in m.items()
-            if k.startswith("vigil_posts_dead_lettered_total{")}
+            if k.startswith("vigil_posts_dead_lettered_total{") and v > 0}
     return {
         "produced": produced,
         "ingested": int(total(m, "vigil_posts_ingested_total")),

@@ -24,6 +24,8 @@ PUBLISHED: dict[str, type] = {
     "signals.trends": records.TrendSignal,
     "posts.scored": records.ScoredPost,
     "posts.dlq": records.DeadLetter,
+    # an input: what on-call tools and PagerDuty bridges produce
+    "incidents.actions": records.IncidentAction,
 }
 
 #: Closed vocabularies, so consumers can switch on them safely.
@@ -35,6 +37,7 @@ ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("TrendSignal", "severity"): records.SEVERITIES,
     ("TrendSignal", "state"): records.TREND_STATES,
     ("ScoredPost", "decision"): ("none", "escalate", "safety"),
+    ("IncidentAction", "action"): ("acknowledge", "resolve"),
 }
 _DATETIME_FIELDS = {"created_at", "ingested_at", "scored_at", "window_start", "window_end",
                     "first_seen", "last_seen", "emitted_at", "failed_at", "time",

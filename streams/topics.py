@@ -46,6 +46,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("escalations", "dedup_key", "Escalation",
               "What a human should look at: trigger, update, resolve per dedup_key.",
               compacted=True, config={"min.compaction.lag.ms": str(WEEK_MS)}),
+    TopicSpec("incidents.actions", "community", "IncidentAction",
+              "On-call acknowledgements and manual resolves of incidents (vigil incident)."),
     TopicSpec("moderation.feedback", "community", "ModerationFeedback",
               "Moderator decisions and on-call verdicts that models learn from."),
     TopicSpec("posts.dlq", "source topic", "DeadLetter",

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
@@ -157,3 +159,46 @@ def sample_truth() -> dict:
 
 DLQ_REASON_OF_SAMPLE_KIND = {"broken": "invalid_json", "no_text": "missing_field",
                              "bad_time": "bad_timestamp", "num_text": "wrong_type"}
+
+
+class Recorder:
+    """A local HTTP server that answers from a script per path and records requests."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.script: dict[str, list[tuple[int, dict]]] = {}
+        self.down: set[str] = set()  # paths answering 503 until removed
+        rec = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, headers = ((503, {}) if self.path in rec.down else
+                                   rec.script.get(self.path, []).pop(0)
+                                   if rec.script.get(self.path) else (202, {}))
+                rec.requests.append({"t": time.time(), "path": self.path, "status": status,
+                                     "headers": dict(self.headers), "body": body})
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def accepted(self, path: str) -> list[dict]:
+        return [r for r in self.requests if r["path"] == path and r["status"] < 300]
+
+    def wait(self, predicate, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"receiver never saw it; got {[(r['path'], r['status']) for r in self.requests]}")

@@ -180,3 +180,65 @@ def test_every_resolve_reaches_the_ledger(kind):
     assert draft is not None and draft.resolve
     ledger = IncidentLedger()
     assert ledger.apply(None, draft, "r") == (None, None)  # nothing open: nothing emitted
+
+
+# --- on-call actions ------------------------------------------------------------------
+def test_acknowledge_once_then_updates_continue_and_resolve_closes():
+    from models.escalation import action_draft
+
+    led = IncidentLedger()
+    st, _ = led.apply(None, dataclasses.replace(draft(), type="moderation"), "p1")
+    st.type = "moderation"
+    ack, why = action_draft(st, "acknowledge", "sam", "looking")
+    st, status = led.apply(st, ack, "action:acknowledge:sam:t1")
+    assert (status, st.acknowledged_by, st.occurrence_count) == ("acknowledged", "sam", 1)
+    assert st.last_seen == 100.0  # an action does not move the incident's time
+    assert led.apply(st, ack, "action:acknowledge:sam:t1")[1] is None  # redelivered
+    again, why = action_draft(st, "acknowledge", "alex")
+    assert again is None and why == "already_acknowledged"
+    st, status = led.apply(st, draft(ts=300.0), "p2")
+    assert status == "updated" and st.acknowledged_by == "sam"
+    ids = {escalation_id(st.dedup_key, st.incident, 1, "acknowledged"),
+           escalation_id(st.dedup_key, st.incident, 2, "updated")}
+    assert len(ids) == 2
+    resolve, _ = action_draft(st, "resolve", "sam")
+    st, status = led.apply(st, resolve, "action:resolve:sam:t2")
+    assert status == "resolved"
+    assert action_draft(st, "acknowledge", "sam") == (None, "already_resolved")
+    # the next offence is a new incident, not yet acknowledged
+    st, status = led.apply(st, draft(ts=400.0), "p3")
+    assert (status, st.incident, st.acknowledged_by) == ("triggered", 2, "")
+
+
+def test_trend_incidents_are_acknowledged_but_not_resolved_by_hand():
+    from models.escalation import action_draft
+
+    st = IncidentState("trend:r/x:volume:t", "triggered", "high", 0.0, 10.0, 1, type="trend",
+                       community="r/x", platform="reddit", title="Outage trend")
+    assert action_draft(st, "acknowledge", "sam")[0].acknowledge
+    assert action_draft(st, "resolve", "sam") == (None, "trend_resolves_itself")
+    assert action_draft(st, "snooze", "sam") == (None, "unknown_action")
+
+
+# --- feed health ----------------------------------------------------------------------
+def test_feed_health_needs_both_count_and_share_and_recovers_only_on_a_clean_window():
+    from models.feed_health import FeedHealthMonitor, FeedHealthParams, FeedHealthState
+
+    m = FeedHealthMonitor(FeedHealthParams(window_s=60, min_dead=5, min_ok=3))
+    s = FeedHealthState()
+    # a busy healthy feed with a few bad payloads: share too low, never failing
+    changes = [m.observe(s, i * 0.5, ok=i % 10 != 0, reason="invalid_json") for i in range(100)]
+    assert set(changes) == {None} and not s.failing
+    s = FeedHealthState()
+    changes = [m.observe(s, 100.0 + i, ok=False, reason="missing_field") for i in range(6)]
+    assert changes.count("failing") == 1 and s.failing
+    # windows of 60 s from 100: [160, 220) is a quarter dead letters and does not
+    # recover; [220, 280) is clean and recovers when it closes, even after a silence
+    for i in range(3):
+        m.observe(s, 170.0 + i, ok=True)
+    assert m.observe(s, 175.0, ok=False, reason="missing_field") is None
+    for i in range(4):
+        assert m.observe(s, 230.0 + i, ok=True) is None
+    assert s.failing and FeedHealthState.from_dict(s.to_dict()) == s
+    assert m.observe(s, 2000.0, ok=True) == "recovered"
+    assert not s.failing and s.window_start == 1960.0 and s.ok == 1

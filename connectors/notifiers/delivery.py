@@ -110,6 +110,11 @@ class RouteWorker:
             tps = [TopicPartition(TOPIC, p) for p in sorted(parts)]
             consumer.assign(tps)
             fresh = {tp for tp in tps if await consumer.committed(tp) is None}
+            # "no failures yet" reads as 0 on dashboards and alerts, not as no data
+            for outcome in ("delivered", "failed"):
+                metrics.NOTIFICATIONS.labels(route=self.route.name, sink=self.route.sink,
+                                             outcome=outcome)
+            metrics.NOTIFICATION_PENDING.labels(route=self.route.name).set(0)
             log.info("route_started", route=self.route.name, sink=self.route.sink,
                      partitions=len(tps), first_start=bool(fresh))
             async with aiohttp.ClientSession() as session:

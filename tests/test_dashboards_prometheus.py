@@ -1,0 +1,247 @@
+"""The Grafana dashboards, proved without Grafana: a real Prometheus (Debian package
+``prometheus``) scrapes a real worker processing the bundled sample stream and a real
+``vigil notify``, loads the repo's rules, and answers every panel's PromQL through its
+HTTP API the way Grafana would ask it. A query error, or a panel with no series or no
+finite value, fails the test."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from streams.broker import free_port
+from tests.conftest import (REPO, SAMPLE, Recorder, produce, sample_lines, start_worker,
+                            stop_worker, total)
+
+pytestmark = pytest.mark.integration
+
+PROMETHEUS = shutil.which("prometheus")
+DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
+RULES = REPO / "config" / "prometheus" / "rules"
+SCRAPE_S = 1
+# What Grafana substitutes; with a 1 s scrape its $__rate_interval would be 4 s, too
+# short for a test whose traffic comes in one go, so a wider window is used.
+RATE_INTERVAL = "30s"
+
+
+def _get(port: int, path: str, **params: str) -> dict:
+    url = f"http://127.0.0.1:{port}{path}?{urllib.parse.urlencode(params)}"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _query_range(port: int, expr: str, start: float, end: float) -> dict:
+    try:
+        return _get(port, "/api/v1/query_range", query=expr, start=f"{start:.3f}",
+                    end=f"{end:.3f}", step="1")
+    except urllib.error.HTTPError as exc:  # 400 on a bad query: say which
+        return json.loads(exc.read() or b"{}") or {"status": "error", "error": str(exc)}
+
+
+def _query(port: int, expr: str, at: float) -> dict:
+    try:
+        return _get(port, "/api/v1/query", query=expr, time=f"{at:.3f}")
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read() or b"{}") or {"status": "error", "error": str(exc)}
+
+
+def _finite(result: list[dict]) -> bool:
+    values = [v for series in result for v in series.get("values", [series.get("value")]) if v]
+    return any(math.isfinite(float(v[1])) for v in values)
+
+
+def panels_of(dashboard: dict) -> list[dict]:
+    out = []
+
+    def walk(panels):
+        for panel in panels:
+            if panel.get("targets"):
+                out.append(panel)
+            walk(panel.get("panels", []))
+
+    walk(dashboard["panels"])
+    return out
+
+
+def substitute(expr: str, *, range_s: float, community: str = ".*", platform: str = ".*") -> str:
+    return (expr.replace("$__rate_interval", RATE_INTERVAL).replace("$__range", f"{int(range_s)}s")
+            .replace("$community", community).replace("$platform", platform))
+
+
+@pytest.fixture(scope="module")
+def observed(broker, tmp_path_factory):
+    """Worker + notifier + Prometheus, after the sample stream went through them."""
+    if PROMETHEUS is None:
+        pytest.skip("the prometheus binary is not installed (Debian package 'prometheus'; "
+                    ".ci/run installs it)")
+    tmp = tmp_path_factory.mktemp("prometheus")
+    started = time.time()
+    worker = start_worker(broker, tmp)
+    recorder = Recorder()
+    notify_port = free_port()
+    routes = tmp / "routes.toml"
+    routes.write_text(f'[[routes]]\nname = "oncall-hook"\nsink = "webhook"\n'
+                      f'[routes.settings]\nurl = "{recorder.url}/hook"\n'
+                      f'signing_key_env = "TEST_HOOK_KEY"\n')
+    notifier = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "notify", "--routes", str(routes),
+         "--metrics-port", str(notify_port)],
+        env={**os.environ, "VIGIL_BROKER": broker.url, "TEST_HOOK_KEY": "k",
+             "VIGIL_LOG_FORMAT": "json"},
+        cwd=REPO, stdout=(tmp / "notify.log").open("wb"), stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL)
+    prom_port = free_port()
+    # the repo's rules as they are, but evaluated every scrape instead of every 30 s
+    rules = tmp / "rules"
+    rules.mkdir()
+    for path in RULES.glob("*.yml"):
+        doc = yaml.safe_load(path.read_text())
+        for group in doc["groups"]:
+            group["interval"] = f"{SCRAPE_S}s"
+        (rules / path.name).write_text(yaml.safe_dump(doc))
+    config = tmp / "prometheus.yml"
+    config.write_text(
+        f"global:\n  scrape_interval: {SCRAPE_S}s\n  evaluation_interval: {SCRAPE_S}s\n"
+        f"rule_files:\n  - {rules}/*.yml\n"
+        "scrape_configs:\n"
+        f"  - job_name: vigil-worker\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{worker.web_port}']\n"
+        f"  - job_name: vigil-notifier\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{notify_port}']\n")
+    prom = subprocess.Popen(
+        [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{prom_port}"],
+        stdout=(tmp / "prometheus.log").open("wb"), stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert prom.poll() is None, (tmp / "prometheus.log").read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "prometheus never became ready"
+            time.sleep(0.3)
+
+        # the sample stream (8 h of posts) through the real file connector in ~10 s, so
+        # that it spans several scrapes as live traffic would
+        subprocess.run([sys.executable, "-m", "streams.cli", "connect", "file", "--input",
+                        str(SAMPLE), "--speed", "3000", "--broker", broker.url],
+                       cwd=REPO, check=True, timeout=120, capture_output=True)
+        lines = len(sample_lines())
+
+        def all_through(m: dict) -> bool:
+            settled = (total(m, "vigil_posts_normalized_total") + total(m, "vigil_posts_duplicate_total")
+                       + total(m, "vigil_posts_dead_lettered_total"))
+            return (total(m, "vigil_posts_ingested_total") == settled == lines
+                    and total(m, "vigil_posts_scored_total") == total(m, "vigil_posts_normalized_total")
+                    and total(m, "vigil_trend_signals_total", state="resolved") >= 2)
+
+        worker.wait_for(all_through, timeout_s=180)
+        # moderators label some posts: the learner's panels need labels
+        labels = [(b"r/acmesupport", json.dumps({
+            "post_id": f"fb-{i}", "community": "r/acmesupport", "label": label, "action": "none",
+            "moderator_id": "mod_1", "time": "2026-11-02T12:00:00Z", "text": text}).encode(), {})
+            for i, (label, text) in enumerate(
+                [("toxic", "you are a fucking idiot"), ("not_toxic", "thanks, that fixed it"),
+                 ("toxic", "shut up moron"), ("not_toxic", "great patch notes today")] * 3)]
+        produce(broker.bootstrap, labels, topic="moderation.feedback")
+        worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total") >= len(labels),
+                        timeout_s=60)
+        recorder.wait(lambda: len(recorder.accepted("/hook")) >= 3, timeout_s=60)
+        time.sleep(6 * SCRAPE_S)  # a few scrapes and rule evaluations after the last post
+        yield {"port": prom_port, "start": started, "end": time.time(), "worker": worker,
+               "log": tmp / "prometheus.log"}
+    finally:
+        for proc in (prom, notifier):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        stop_worker(worker)
+        recorder.server.shutdown()
+
+
+def test_prometheus_scrapes_both_targets_and_loads_the_rules(observed):
+    port = observed["port"]
+    targets = _get(port, "/api/v1/targets")["data"]["activeTargets"]
+    assert {t["labels"]["job"]: t["health"] for t in targets} == {
+        "vigil-worker": "up", "vigil-notifier": "up"}, targets
+    groups = _get(port, "/api/v1/rules")["data"]["groups"]
+    rules = [r for g in groups for r in g["rules"]]
+    assert len(rules) >= 13
+    assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
+    # the recording rules produce series from the worker's real metrics
+    for rule in (r for r in rules if r["type"] == "recording"):
+        if rule["name"].startswith("route:"):
+            continue  # counts failures; there were none
+        assert _query(port, rule["name"], observed["end"])["data"]["result"], rule["name"]
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_every_panel_returns_data(observed, path):
+    dashboard = json.loads(path.read_text())
+    port, start, end = observed["port"], observed["start"], observed["end"]
+    failures = []
+    for panel in panels_of(dashboard):
+        results = []
+        for target in panel["targets"]:
+            expr = substitute(target["expr"], range_s=end - start)
+            reply = (_query(port, expr, end) if target.get("instant")
+                     else _query_range(port, expr, start, end))
+            if reply.get("status") != "success":
+                failures.append(f"{panel['title']}: {expr}: {reply.get('error')}")
+                continue
+            if not reply["data"]["result"]:
+                failures.append(f"{panel['title']}: no series: {expr}")
+            results.extend(reply["data"]["result"])
+        if results and not _finite(results):
+            failures.append(f"{panel['title']}: only NaN/Inf values")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_variables_list_values_and_narrow_the_panels(observed, path):
+    dashboard = json.loads(path.read_text())
+    port, end = observed["port"], observed["end"]
+    values = {}
+    for var in dashboard["templating"]["list"]:
+        m = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
+        series, label = m.group(1), m.group(2)
+        series = series.replace("$platform", ".*")
+        reply = _get(port, f"/api/v1/label/{label}/values", **{"match[]": series})
+        values[label] = reply["data"]
+    assert set(values["platform"]) == {"reddit", "discord"}
+    assert set(values["community"]) == {"r/acmegames", "r/acmesupport", "acme-discord/#general"}
+    # picking the Discord platform narrows the community variable to Discord's community
+    chained = dashboard["templating"]["list"][1]["query"]["query"]
+    series = re.fullmatch(r"label_values\((.+), community\)", chained).group(1)
+    reply = _get(port, "/api/v1/label/community/values",
+                 **{"match[]": series.replace("$platform", "discord")})
+    assert reply["data"] == ["acme-discord/#general"]
+    # and a chosen community filters every panel grouped by community down to it
+    for panel in panels_of(dashboard):
+        for target in panel["targets"]:
+            if "$community" not in target["expr"] or "community" not in target["expr"].split("$")[0]:
+                continue
+            expr = substitute(target["expr"], range_s=end - observed["start"],
+                              community="r/acmesupport")
+            result = _query(port, expr, end)["data"]["result"]
+            assert {s["metric"].get("community", "r/acmesupport") for s in result} <= {
+                "r/acmesupport"}, (panel["title"], result)
