@@ -132,6 +132,9 @@ def test_one_incident_one_page_with_retries_and_restart(broker, tmp_path):
             assert verify(SIGNING_KEY.encode(), h["x-vigil-timestamp"], h["x-vigil-signature"],
                           r["body"])
         assert [json.loads(r["body"])["id"] for r in hook] == [e["id"] for e in incident]
+        waits = sorted(r["t"] - parse_event_time(json.loads(r["body"])["created_at"]) for r in hook)
+        print(f"escalation produced -> signed webhook received: median {waits[len(waits) // 2]:.3f} s,"
+              f" max {waits[-1]:.3f} s over {len(waits)}")
 
         # 4. PagerDuty goes down; a new incident waits, the notifier restarts, and the
         #    trigger arrives exactly once when PagerDuty is back.
