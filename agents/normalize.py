@@ -69,7 +69,9 @@ async def normalize(stream):
         with structlog.contextvars.bound_contextvars(
                 source_partition=msg.partition, source_offset=msg.offset):
             try:
-                post = steps.normalize(raw, fmt=fmt, ingested_ts=msg.timestamp or time.time())
+                key = msg.key.decode("utf-8", "replace") if isinstance(msg.key, bytes) else msg.key
+                post = steps.normalize(raw, fmt=fmt, ingested_ts=msg.timestamp or time.time(),
+                                       community=key)
             except MalformedPost as exc:
                 if exc.reason == "internal_error":
                     metrics.STAGE_ERRORS.labels(stage="normalize").inc()

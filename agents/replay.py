@@ -100,7 +100,8 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
                 counts["rows"] += 1
                 try:
                     post = steps.normalize(row.payload, fmt=row.fmt,
-                                           ingested_ts=row.ts or time.time())
+                                           ingested_ts=row.ts or time.time(),
+                                           community=row.community)
                 except MalformedPost as exc:
                     dead[exc.reason] += 1
                     write("dlq", steps.dead_letter(exc, row.payload, key=None, headers={},

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Optional, Sequence
 
+import connectors.formats  # noqa: F401  (registers the platforms' payload parsers)
 from config.communities import CommunitiesConfig, load_communities
 from config.settings import Settings
 import math
@@ -126,9 +127,10 @@ class Steps:
 
     # -- normalize: bytes -> Post | None (duplicate) | MalformedPost -------------------
     def normalize(self, raw: bytes, *, fmt: Optional[str], ingested_ts: float,
-                  now: Optional[float] = None) -> Optional[Post]:
+                  now: Optional[float] = None, community: Optional[str] = None) -> Optional[Post]:
         try:
-            fields, ts = self.normalizer.normalize(raw, fmt=fmt, now=now or time.time())
+            fields, ts = self.normalizer.normalize(raw, fmt=fmt, now=now or time.time(),
+                                                   community=community)
         except MalformedPost:
             raise
         except Exception as exc:  # a bug in a format parser must not lose the post

@@ -13,7 +13,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Optional
 
-__all__ = ["RawSink", "KafkaRawSink", "Source", "OptionalDependencyError", "require"]
+__all__ = ["RawSink", "KafkaRawSink", "AsyncRawSink", "Source", "OptionalDependencyError",
+           "require", "raw_headers"]
 
 CONNECTOR_VERSION = "1"
 
@@ -46,6 +47,48 @@ class RawSink(ABC):
         self.flush()
 
 
+def raw_headers(fmt: str, platform: str, connector: str) -> list[tuple[str, bytes]]:
+    return [("vigil-format", fmt.encode()), ("vigil-platform", platform.encode()),
+            ("vigil-connector", f"{connector}/{CONNECTOR_VERSION}".encode())]
+
+
+class AsyncRawSink:
+    """``posts.raw`` for asyncio connectors (aiokafka, acks=all): ``flush`` returns once
+    every post sent so far is on the broker, which is when a cursor may move or a
+    webhook may answer 202."""
+
+    def __init__(self, bootstrap: str, topic: str = "posts.raw"):
+        self.bootstrap, self.topic = bootstrap, topic
+        self._producer = None
+        self._pending: list = []
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                          linger_ms=5, client_id="vigil-connector")
+        await self._producer.start()
+
+    async def produce(self, community: Optional[str], payload: bytes, *, fmt: str,
+                      platform: str, connector: str) -> None:
+        key = community.encode() if community else None
+        self._pending.append(await self._producer.send(
+            self.topic, value=payload, key=key, headers=raw_headers(fmt, platform, connector)))
+
+    async def flush(self) -> None:
+        import asyncio
+
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)  # raises if any post did not make it
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self.flush()
+            await self._producer.stop()
+            self._producer = None
+
+
 class KafkaRawSink(RawSink):
     """Produces to ``posts.raw`` with kafka-python; acks=all so a post is on the broker
     before ``flush`` returns."""
@@ -58,8 +101,7 @@ class KafkaRawSink(RawSink):
                                        client_id="vigil-connector")
 
     def produce(self, community, payload, *, fmt, platform, connector):
-        headers = [("vigil-format", fmt.encode()), ("vigil-platform", platform.encode()),
-                   ("vigil-connector", f"{connector}/{CONNECTOR_VERSION}".encode())]
+        headers = raw_headers(fmt, platform, connector)
         key = community.encode() if community else None
         self._producer.send(self.topic, key=key, value=payload, headers=headers)
 

@@ -251,6 +251,28 @@ def pipeline() -> dict:
         panel("Stage errors", "Unexpected errors by stage; 0 until one happens.",
               target(f"sum by (stage) (rate(vigil_stage_errors_total{RATE}))", "{{stage}}"),
               unit="reqps"),
+        row("Connectors"),
+        panel("Connector posts fetched / produced", "Read from each platform, and produced to "
+              "posts.raw (the difference: duplicates and deleted items skipped).",
+              target(f"sum by (platform) (rate(vigil_connector_fetched_total{{{P}}}{RATE}))",
+                     "fetched {{platform}}"),
+              target(f"sum by (platform) (rate(vigil_connector_produced_total{{{P}}}{RATE}))",
+                     "produced {{platform}}"), unit="reqps"),
+        panel("Connector errors by kind", "rate_limited, server_error, client_error, network, "
+              "protocol; retried with backoff except client errors.",
+              target("sum by (platform, kind) (rate(vigil_connector_errors_total{" + P + "}"
+                     f"{RATE}))", "{{platform}} {{kind}}"), unit="reqps"),
+        panel("Connector lag behind the platform", "Wall clock minus the newest produced post's "
+              "creation time.",
+              target("max by (platform) (vigil_connector_lag_seconds{" + P + "})", "{{platform}}"),
+              unit="s", w=8),
+        panel("Rate-limit and backoff waits", "Seconds per second a connector waited because "
+              "the platform asked it to, or after errors.",
+              target("sum by (platform) (rate(vigil_connector_rate_limit_wait_seconds_total{"
+                     + P + f"}}{RATE}))", "{{platform}}"), unit="percentunit", w=8),
+        panel("Connector items skipped", "Already produced (duplicate) or deleted on the platform.",
+              target("sum by (platform, reason) (increase(vigil_connector_skipped_total{" + P + "}"
+                     f"{RANGE}))", "{{platform}} {{reason}}", instant=True), kind="bargauge", w=8),
         row("Escalations and notifiers"),
         panel("Escalations by type / severity", "Escalation messages per second.",
               target("sum by (type, severity) (rate(vigil_escalations_total{" + C + "}"

@@ -85,8 +85,13 @@ class Normalizer:
         self.pseudonymize = pseudonymize
         self.limits = limits
 
-    def normalize(self, raw: bytes, *, fmt: Optional[str] = None, now: float) -> tuple[dict, float]:
-        """Canonical post fields (as in ``streams.records.Post``) and the event time."""
+    def normalize(self, raw: bytes, *, fmt: Optional[str] = None, now: float,
+                  community: Optional[str] = None) -> tuple[dict, float]:
+        """Canonical post fields (as in ``streams.records.Post``) and the event time.
+
+        ``community`` is the message key: the community a connector assigned the payload
+        to, used when the platform's payload does not name one (a Discord message has a
+        channel id, not the community name Vigil was configured with)."""
         if len(raw) > self.limits.max_payload_bytes:
             raise MalformedPost("payload_too_large",
                                 f"{len(raw)} bytes > limit {self.limits.max_payload_bytes}")
@@ -103,6 +108,8 @@ class Normalizer:
         if parser is None:
             raise MalformedPost("unknown_format", f"no parser for format {fmt!r}")
         fields = parser(obj)
+        if fields.get("community") is None and community:
+            fields["community"] = community
         return self._canonical(fields, now)
 
     def _canonical(self, f: dict, now: float) -> tuple[dict, float]:

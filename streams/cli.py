@@ -103,11 +103,33 @@ def cmd_connect(args: argparse.Namespace) -> int:
     from connectors.base import KafkaRawSink
     from connectors.files import FileSource
 
-    if args.platform_name != "file":
-        print(f"vigil connect: no connector for {args.platform_name!r} yet "
-              f"(available: file)", file=sys.stderr)
-        return 2
+    from connectors.launch import POLLING_SOURCES, run_polling
+
     settings = _settings(args)
+    if args.platform_name in POLLING_SOURCES:
+        from config.logs import configure_logging
+
+        configure_logging(settings.log_level, settings.log_format)
+        if not args.config_file:
+            print(f"vigil connect {args.platform_name}: --config FILE is required", file=sys.stderr)
+            return 2
+        if args.metrics_port:
+            from prometheus_client import start_http_server
+
+            from streams.metrics import REGISTRY
+            start_http_server(args.metrics_port, addr=settings.web_host, registry=REGISTRY)
+        try:
+            return run_polling(args.platform_name, args.config_file, settings.bootstrap_servers)
+        except (ValueError, KeyError) as exc:
+            print(f"vigil connect {args.platform_name}: {exc}", file=sys.stderr)
+            return 2
+    if args.platform_name != "file":
+        print(f"vigil connect: no connector for {args.platform_name!r} "
+              f"(available: file, {', '.join(sorted(POLLING_SOURCES))})", file=sys.stderr)
+        return 2
+    if args.input is None:
+        print("vigil connect file: --input FILE is required", file=sys.stderr)
+        return 2
     sink = KafkaRawSink(settings.bootstrap_servers)
     source = FileSource(sink, args.input, _mapping(args), speed=args.speed)
     try:
@@ -287,9 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = with_broker(sub.add_parser("worker", help="run a Faust worker with every agent"))
     sp.set_defaults(fn=cmd_worker)
 
-    sp = with_broker(sub.add_parser("connect", help="run a connector into posts.raw"))
-    sp.add_argument("platform_name", metavar="PLATFORM", help="file")
-    sp.add_argument("--input", type=Path, required=True)
+    # --config here is the connector's own file; Vigil settings come from VIGIL_* variables
+    sp = sub.add_parser("connect", help="run a connector into posts.raw")
+    sp.add_argument("--broker", help="kafka://host:port (default: $VIGIL_BROKER)")
+    sp.add_argument("platform_name", metavar="PLATFORM", help="file, reddit")
+    sp.add_argument("--input", type=Path, help="file: the CSV/JSONL to stream")
+    sp.add_argument("--config", dest="config_file", type=Path,
+                    help="platforms: TOML with a [PLATFORM] table (secrets via *_env keys)")
+    sp.add_argument("--metrics-port", type=int, default=0, help="/metrics port (0: none)")
     sp.add_argument("--speed", type=float, default=0.0, help="0: as fast as possible")
     _add_mapping(sp)
     sp.set_defaults(fn=cmd_connect)

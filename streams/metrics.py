@@ -87,6 +87,29 @@ NOTIFICATION_SECONDS = Histogram(
 NOTIFICATION_PENDING = Gauge(
     "vigil_notification_pending", "Escalations a route has fetched and not yet settled.",
     ["route"], registry=REGISTRY)
+# -- connector processes (vigil connect) -------------------------------------------------
+CONNECTOR_FETCHED = Counter(
+    "vigil_connector_fetched_total", "Posts a connector read from its platform.",
+    ["platform"], registry=REGISTRY)
+CONNECTOR_PRODUCED = Counter(
+    "vigil_connector_produced_total", "Posts a connector produced to posts.raw.",
+    ["platform"], registry=REGISTRY)
+CONNECTOR_SKIPPED = Counter(
+    "vigil_connector_skipped_total",
+    "Posts a connector did not produce: already produced (duplicate), or deleted/removed on "
+    "the platform.", ["platform", "reason"], registry=REGISTRY)
+CONNECTOR_ERRORS = Counter(
+    "vigil_connector_errors_total",
+    "Failed platform requests and broken connections, by kind (rate_limited, server_error, "
+    "client_error, network, protocol).", ["platform", "kind"], registry=REGISTRY)
+CONNECTOR_RATE_LIMIT_WAIT_SECONDS = Counter(
+    "vigil_connector_rate_limit_wait_seconds_total",
+    "Time a connector spent waiting because the platform asked it to (rate-limit headers, "
+    "Retry-After) or backing off after errors.", ["platform"], registry=REGISTRY)
+CONNECTOR_LAG_SECONDS = Gauge(
+    "vigil_connector_lag_seconds",
+    "How far behind the platform a connector is: wall clock minus the creation time of the "
+    "newest post it produced.", ["platform"], registry=REGISTRY)
 EVENT_TIME_LAG_SECONDS = Gauge(
     "vigil_event_time_lag_seconds",
     "Wall clock minus the newest event time seen, by stage (large during replays).",

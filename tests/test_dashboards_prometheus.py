@@ -1,6 +1,6 @@
 """The Grafana dashboards, proved without Grafana: a real Prometheus (Debian package
-``prometheus``) scrapes a real worker processing the bundled sample stream and a real
-``vigil notify``, loads the repo's rules, and answers every panel's PromQL through its
+``prometheus``) scrapes a real worker processing the bundled sample stream, a real
+``vigil notify`` and a real ``vigil connect reddit`` (against a local Reddit), loads the repo's rules, and answers every panel's PromQL through its
 HTTP API the way Grafana would ask it. A query error, or a panel with no series or no
 finite value, fails the test."""
 
@@ -24,6 +24,7 @@ import yaml
 from streams.broker import free_port
 from tests.conftest import (REPO, SAMPLE, Recorder, produce, sample_lines, start_worker,
                             stop_worker, total)
+from tests.test_reddit_connector import FakeReddit, post, start_connector
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +103,12 @@ def observed(broker, tmp_path_factory):
              "VIGIL_LOG_FORMAT": "json"},
         cwd=REPO, stdout=(tmp / "notify.log").open("wb"), stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL)
+    # a platform connector, polling a local Reddit that rate-limits it once
+    fake = FakeReddit()
+    fake.posts = [post(i) for i in range(1, 4)]  # one page: a first run does not backfill
+    fake.script = [(429, {"Retry-After": "1"})]
+    connect_port = free_port()
+    connector = start_connector(broker, tmp, fake, metrics_port=connect_port)
     prom_port = free_port()
     # the repo's rules as they are, but evaluated every scrape instead of every 30 s
     rules = tmp / "rules"
@@ -119,7 +126,9 @@ def observed(broker, tmp_path_factory):
         f"  - job_name: vigil-worker\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{worker.web_port}']\n"
         f"  - job_name: vigil-notifier\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{notify_port}']\n")
+        f"      - targets: ['127.0.0.1:{notify_port}']\n"
+        f"  - job_name: vigil-connector\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{connect_port}']\n")
     prom = subprocess.Popen(
         [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{prom_port}"],
@@ -143,7 +152,7 @@ def observed(broker, tmp_path_factory):
         subprocess.run([sys.executable, "-m", "streams.cli", "connect", "file", "--input",
                         str(SAMPLE), "--speed", "3000", "--broker", broker.url],
                        cwd=REPO, check=True, timeout=120, capture_output=True)
-        lines = len(sample_lines())
+        lines = len(sample_lines()) + len(fake.posts)  # the sample and the local Reddit's
 
         def all_through(m: dict) -> bool:
             settled = (total(m, "vigil_posts_normalized_total") + total(m, "vigil_posts_duplicate_total")
@@ -168,7 +177,7 @@ def observed(broker, tmp_path_factory):
         yield {"port": prom_port, "start": started, "end": time.time(), "worker": worker,
                "log": tmp / "prometheus.log"}
     finally:
-        for proc in (prom, notifier):
+        for proc in (prom, notifier, connector):
             proc.terminate()
             try:
                 proc.wait(15)
@@ -176,13 +185,14 @@ def observed(broker, tmp_path_factory):
                 proc.kill()
         stop_worker(worker)
         recorder.server.shutdown()
+        fake.close()
 
 
 def test_prometheus_scrapes_both_targets_and_loads_the_rules(observed):
     port = observed["port"]
     targets = _get(port, "/api/v1/targets")["data"]["activeTargets"]
     assert {t["labels"]["job"]: t["health"] for t in targets} == {
-        "vigil-worker": "up", "vigil-notifier": "up"}, targets
+        "vigil-worker": "up", "vigil-notifier": "up", "vigil-connector": "up"}, targets
     groups = _get(port, "/api/v1/rules")["data"]["groups"]
     rules = [r for g in groups for r in g["rules"]]
     assert len(rules) >= 13
@@ -227,7 +237,7 @@ def test_variables_list_values_and_narrow_the_panels(observed, path):
         series = series.replace("$platform", ".*")
         reply = _get(port, f"/api/v1/label/{label}/values", **{"match[]": series})
         values[label] = reply["data"]
-    assert set(values["platform"]) == {"reddit", "discord"}
+    assert set(values["platform"]) == {"reddit", "discord"}  # the local Reddit's posts too
     assert set(values["community"]) == {"r/acmegames", "r/acmesupport", "acme-discord/#general"}
     # picking the Discord platform narrows the community variable to Discord's community
     chained = dashboard["templating"]["list"][1]["query"]["query"]

@@ -12,15 +12,15 @@ to their host.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import os
-import time
 from abc import ABC, abstractmethod
 from typing import Optional
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from connectors.backoff import retry_after_s
 
 __all__ = ["NotifierSink", "DeliveryError", "post_json", "secret_from_env", "retry_after_s"]
 
@@ -43,29 +43,6 @@ def secret_from_env(route: str, settings: dict, key: str) -> str:
     if not value:
         raise ValueError(f"route {route}: environment variable {var} (from {key}) is not set")
     return value
-
-
-def retry_after_s(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
-    """Retry-After as seconds: delta-seconds or an HTTP date.
-
-    >>> retry_after_s("7")
-    7.0
-    >>> retry_after_s("Sun, 01 Nov 2026 00:00:10 GMT", now=1793491200.0)
-    10.0
-    >>> retry_after_s("soon") is None
-    True
-    """
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 def _host(url: str) -> str:

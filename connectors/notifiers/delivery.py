@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from typing import Optional
 
 import aiohttp
 import structlog
 
+from connectors.backoff import Backoff
 from connectors.notifiers.base import DeliveryError, NotifierSink
 from models.eventtime import parse_event_time
 from models.notification_policy import Route, RoutePolicy
 from streams import metrics
 
-__all__ = ["sink_for", "RouteWorker", "run_routes", "Backoff"]
+__all__ = ["sink_for", "RouteWorker", "run_routes", "Backoff"]  # Backoff: re-exported
 
 log = structlog.get_logger("vigil.notify")
 TOPIC = "escalations"
@@ -51,30 +51,6 @@ def sink_for(route: Route) -> NotifierSink:
         return DiscordSink(route.name, route.settings)
     from connectors.notifiers.webhook import WebhookSink
     return WebhookSink(route.name, route.settings)
-
-
-class Backoff:
-    """Exponential backoff with full jitter, floored by the server's Retry-After.
-
-    >>> b = Backoff(base_s=1.0, cap_s=60.0, rng=random.Random(1))
-    >>> [round(b.next(None), 2) for _ in range(4)]
-    [0.13, 1.69, 3.06, 2.04]
-    >>> b.next(30.0) >= 30.0
-    True
-    """
-
-    def __init__(self, base_s: float = 1.0, cap_s: float = 300.0,
-                 rng: Optional[random.Random] = None):
-        self.base_s, self.cap_s, self.attempt = base_s, cap_s, 0
-        self.rng = rng or random.Random()
-
-    def next(self, retry_after: Optional[float]) -> float:
-        wait = self.rng.uniform(0, min(self.cap_s, self.base_s * 2 ** self.attempt))
-        self.attempt += 1
-        return max(wait, retry_after or 0.0)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class RouteWorker:

@@ -1,0 +1,104 @@
+"""Where each connector resumes: a compacted Kafka topic, ``connectors.cursors``.
+
+One record per connector instance (key ``<platform>:<name>``), the latest value wins.
+A cursor is whatever the platform pages by (an ``after`` fullname, a since-id, a page
+token, a gateway sequence, an update offset) plus the ids of the most recent posts, so
+that a page fetched again after a restart is recognised post by post.
+
+The order of writes is what makes a restart neither skip nor repeat: a page's posts are
+produced and flushed (acks=all) *before* its cursor is saved. A crash between the two
+re-fetches that one page, and the post ids saved with the previous cursor, plus the
+pipeline's dedup window on (platform, post id), drop what was already sent.
+
+Loading reads the topic from the beginning until it has been idle for a moment rather
+than "to the end offset": the embedded broker reports end offsets wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from typing import Any, Iterable, Optional
+
+__all__ = ["CursorStore", "RecentIds", "TOPIC"]
+
+TOPIC = "connectors.cursors"
+
+
+class RecentIds:
+    """The last ``size`` post ids a connector produced, oldest first.
+
+    >>> ids = RecentIds(size=2)
+    >>> ids.add("a"); ids.add("b"); ids.add("c")
+    >>> "a" in ids, "c" in ids, ids.to_list()
+    (False, True, ['b', 'c'])
+    """
+
+    def __init__(self, ids: Iterable[str] = (), size: int = 2000):
+        self.size = size
+        self._ids: "OrderedDict[str, None]" = OrderedDict((str(i), None) for i in ids)
+        self._trim()
+
+    def __contains__(self, post_id: object) -> bool:
+        return str(post_id) in self._ids
+
+    def add(self, post_id: str) -> None:
+        self._ids[str(post_id)] = None
+        self._ids.move_to_end(str(post_id))
+        self._trim()
+
+    def to_list(self) -> list[str]:
+        return list(self._ids)
+
+    def _trim(self) -> None:
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+
+class CursorStore:
+    """Cursors in the compacted topic; ``load`` once at start, ``save`` after each page."""
+
+    def __init__(self, bootstrap: str, *, topic: str = TOPIC, idle_s: float = 1.0):
+        self.bootstrap, self.topic, self.idle_s = bootstrap, topic, idle_s
+        self._producer = None
+
+    def load(self, key: str) -> Optional[dict[str, Any]]:
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                 fetch_max_wait_ms=100, client_id="vigil-cursor-reader")
+        try:
+            parts = consumer.partitions_for_topic(self.topic)
+            if not parts:
+                return None
+            consumer.assign([TopicPartition(self.topic, p) for p in parts])
+            consumer.seek_to_beginning()
+            latest: Optional[dict] = None
+            idle_since = time.monotonic()
+            while time.monotonic() - idle_since < self.idle_s:
+                batch = consumer.poll(timeout_ms=200)
+                if batch:
+                    idle_since = time.monotonic()
+                for messages in batch.values():
+                    for m in messages:
+                        if m.key is not None and m.key.decode() == key:
+                            latest = json.loads(m.value) if m.value else None
+            return latest
+        finally:
+            consumer.close()
+
+    def save(self, key: str, cursor: dict[str, Any]) -> None:
+        if self._producer is None:
+            from kafka import KafkaProducer
+
+            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                           client_id="vigil-cursor-writer")
+        value = json.dumps({**cursor, "saved_at": time.time()}, separators=(",", ":"))
+        self._producer.send(self.topic, key=key.encode(), value=value.encode())
+        self._producer.flush()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()
+            self._producer = None

@@ -1,0 +1,166 @@
+"""Reddit: new posts and comments of configured subreddits, over OAuth2 (app-only).
+
+API shape (reddit.com/dev/api): ``POST /api/v1/access_token`` with HTTP basic auth
+(client id, secret) and ``grant_type=client_credentials`` gives a bearer token for
+``oauth.reddit.com``; ``GET /r/{sub}/new`` and ``GET /r/{sub}/comments`` return a
+Listing (``data.children`` newest first, ``data.after`` the fullname to page older).
+Rate limits come as ``X-Ratelimit-Used/Remaining/Reset``; Reddit asks for a
+descriptive User-Agent.
+
+Each feed's cursor is the creation time of the newest item produced; a poll pages back
+with ``after`` until it reaches it (at most ``max_pages``). Items are produced as the
+Listing child (``{"kind": "t3"|"t1", "data": {...}}``) byte for byte; deleted and
+removed items are skipped at the source and counted.
+
+    [reddit]
+    client_id_env = "REDDIT_CLIENT_ID"
+    client_secret_env = "REDDIT_CLIENT_SECRET"
+    user_agent = "vigil/1.0 (by u/your_account)"
+    subreddits = ["acmegames", "acmesupport"]
+    comments = true
+    poll_interval_s = 30
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Mapping, Optional
+
+import aiohttp
+
+from connectors.polling import Page, PlatformError, PoliteHttp, PollingSource, RawPost
+from models.normalize import register_format
+
+__all__ = ["RedditSource", "parse_reddit"]
+
+DELETED = ("[deleted]", "[removed]")
+
+
+@register_format("reddit")
+def parse_reddit(obj: Mapping[str, Any]) -> dict:
+    """A Listing child (t3 post or t1 comment) as canonical post fields.
+
+    >>> f = parse_reddit({"kind": "t1", "data": {"name": "t1_c1", "body": "Same here",
+    ...     "author": "sam", "created_utc": 1793606400.0, "link_id": "t3_p1",
+    ...     "parent_id": "t3_p1", "subreddit_name_prefixed": "r/acmegames",
+    ...     "permalink": "/r/acmegames/comments/p1/x/c1/", "edited": 1793606460.0}})
+    >>> f["post_id"], f["thread_id"], f["community"], f["meta"]["edited"]
+    ('t1_c1', 't3_p1', 'r/acmegames', True)
+    """
+    data = obj.get("data")
+    if not isinstance(data, Mapping):
+        return {}
+    kind = obj.get("kind")
+    if kind == "t3":
+        title, body = data.get("title") or "", data.get("selftext") or ""
+        text = f"{title}\n\n{body}".strip() if body else title
+        thread, parent = data.get("name"), None
+    else:
+        text, thread, parent = data.get("body"), data.get("link_id"), data.get("parent_id")
+    permalink = data.get("permalink")
+    return {
+        "platform": "reddit", "community": data.get("subreddit_name_prefixed"),
+        "post_id": data.get("name"), "author": data.get("author"), "text": text,
+        "created_at": data.get("created_utc"), "thread_id": thread, "parent_id": parent,
+        "url": f"https://www.reddit.com{permalink}" if permalink else None,
+        "meta": {"kind": kind, "edited": bool(data.get("edited")), "score": data.get("score"),
+                 "link_url": data.get("url") if kind == "t3" and not data.get("is_self") else None},
+    }
+
+
+class RedditSource(PollingSource):
+    platform = fmt = "reddit"
+
+    def __init__(self, name: str, sink, cursors, *, client_id: str, client_secret: str,
+                 user_agent: str, subreddits: list[str], comments: bool = True,
+                 interval_s: float = 30.0, max_pages: int = 10,
+                 auth_url: str = "https://www.reddit.com/api/v1/access_token",
+                 api_url: str = "https://oauth.reddit.com"):
+        super().__init__(name, sink, cursors, interval_s=interval_s)
+        self.client_id, self.client_secret, self.user_agent = client_id, client_secret, user_agent
+        self.feeds = [f"/r/{s}/new" for s in subreddits]
+        if comments:
+            self.feeds += [f"/r/{s}/comments" for s in subreddits]
+        self.max_pages, self.auth_url, self.api_url = max_pages, auth_url, api_url.rstrip("/")
+        self._token: Optional[str] = None
+        self._token_expires = 0.0
+
+    @classmethod
+    def from_config(cls, name: str, cfg: Mapping[str, Any], sink, cursors) -> "RedditSource":
+        return cls(name, sink, cursors, client_id=_env(cfg, "client_id_env"),
+                   client_secret=_env(cfg, "client_secret_env"),
+                   user_agent=cfg.get("user_agent") or "vigil/1.0",
+                   subreddits=list(cfg["subreddits"]), comments=cfg.get("comments", True),
+                   interval_s=float(cfg.get("poll_interval_s", 30)),
+                   max_pages=int(cfg.get("max_pages", 10)),
+                   auth_url=cfg.get("auth_url", "https://www.reddit.com/api/v1/access_token"),
+                   api_url=cfg.get("api_url", "https://oauth.reddit.com"))
+
+    async def _auth(self, http: PoliteHttp) -> str:
+        if self._token and time.time() < self._token_expires - 60:
+            return self._token
+        _, _, body = await http.request(
+            "POST", self.auth_url, data={"grant_type": "client_credentials"},
+            auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
+            headers={"User-Agent": self.user_agent})
+        reply = json.loads(body)
+        self._token = reply["access_token"]
+        self._token_expires = time.time() + float(reply.get("expires_in", 3600))
+        return self._token
+
+    async def _listing(self, http: PoliteHttp, path: str, after: Optional[str]) -> dict:
+        params = {"limit": "100", "raw_json": "1", **({"after": after} if after else {})}
+        for attempt in (1, 2):
+            token = await self._auth(http)
+            try:
+                _, _, body = await http.request(
+                    "GET", self.api_url + path, params=params,
+                    headers={"Authorization": f"bearer {token}", "User-Agent": self.user_agent})
+                return json.loads(body)["data"]
+            except PlatformError as exc:
+                if exc.status != 401 or attempt == 2:
+                    raise
+                self._token = None  # expired or revoked early: fetch a new one once
+
+    async def fetch(self, http: PoliteHttp, cursor: dict) -> Page:
+        feeds = dict(cursor.get("feeds", {}))
+        posts, skipped = [], 0
+        for path in self.feeds:
+            newest = feeds.get(path)
+            after, pages, top = None, 0, newest
+            while pages < self.max_pages:
+                data = await self._listing(http, path, after)
+                pages += 1
+                children = data.get("children") or []
+                reached = False
+                for child in children:
+                    d = child.get("data") or {}
+                    created = float(d.get("created_utc") or 0)
+                    if newest is not None and created < newest:
+                        reached = True
+                        continue  # older than what we already produced
+                    top = max(top or created, created)
+                    if d.get("author") in DELETED and (d.get("body") in DELETED
+                                                       or d.get("selftext") in DELETED):
+                        skipped += 1
+                        continue
+                    community = d.get("subreddit_name_prefixed") or path.split("/")[2]
+                    posts.append(RawPost(str(d.get("name")), community,
+                                         json.dumps(child, separators=(",", ":")).encode(), created))
+                after = data.get("after")
+                # first run: one page only, not the subreddit's whole history
+                if reached or not after or newest is None:
+                    break
+            if top is not None:
+                feeds[path] = top
+        return Page(posts, {"feeds": feeds}, skipped=skipped)
+
+
+def _env(cfg: Mapping[str, Any], key: str) -> str:
+    var = cfg.get(key)
+    if not var or not os.environ.get(var):
+        raise ValueError(f"reddit: set {key} to an environment variable holding the secret"
+                         + (f" ({var} is not set)" if var else ""))
+    return os.environ[var]
