@@ -36,7 +36,9 @@ async def _watch_feed(msg, platform: str, *, ok: bool, reason: str = "") -> None
             _feeds.pop(next(iter(_feeds)))
         state = _feeds[community] = FeedHealthState(platform=platform)
     ts = msg.timestamp or time.time()  # Faust gives the broker timestamp in seconds
-    window = (state.dead, state.ok + state.dead, dict(state.reasons))
+    # the open window's figures, for a "recovered" at its close (observe replaces the
+    # reasons dict when a window rolls, never mutates an old one: no copy needed)
+    window = (state.dead, state.ok + state.dead, state.reasons)
     change = _feed_monitor.observe(state, ts, ok=ok, reason=reason)
     if change is None:
         return
