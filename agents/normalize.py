@@ -16,7 +16,7 @@ from agents.escalate import apply_draft
 from agents.runtime import steps
 from models.escalation import feed_draft
 from models.feed_health import FeedHealthMonitor, FeedHealthParams, FeedHealthState
-from models.normalize import MalformedPost
+from models.normalize import MalformedPost, NotAPost
 from streams import channels, metrics
 from streams.app import app
 
@@ -84,6 +84,13 @@ async def normalize(stream):
                                          offset=msg.offset)
                 await channels.posts_dlq.send(key=msg.topic, value=dead)
                 await _watch_feed(msg, platform_label, ok=False, reason=exc.reason)
+                continue
+            except NotAPost as event:
+                # a deletion or a moderator's action: well-formed, so the feed is healthy
+                metrics.PLATFORM_EVENTS.labels(platform=platform_label, kind=event.kind).inc()
+                log.info("platform_event", kind=event.kind, post_id=event.fields.get("post_id"),
+                         community=event.fields.get("community"))
+                await _watch_feed(msg, platform_label, ok=True)
                 continue
             finally:
                 metrics.STAGE_SECONDS.labels(stage="normalize").observe(

@@ -9,6 +9,7 @@ them. Nothing is produced to any topic. Outputs in ``--out``:
     escalations.jsonl   every Escalation message (trigger, update, resolve)
     dlq.jsonl           DeadLetter records for rows that failed validation
     summary.json        counts that add up: rows = normalized + duplicates + dead-lettered
+                        + platform_events (deletions, moderators' actions)
 
 Each post's ``ingested_at`` is its event time in a replay (there is no broker to stamp
 it), so outputs are reproducible run to run apart from processing timestamps.
@@ -23,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Optional
 
-from agents.steps import MalformedPost, Steps
+from agents.steps import MalformedPost, NotAPost, Steps
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
 from models.community_watch import WatchState
@@ -107,6 +108,9 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
                     write("dlq", steps.dead_letter(exc, row.payload, key=None, headers={},
                                                    topic=source, partition=0,
                                                    offset=row.line_no))
+                    continue
+                except NotAPost:
+                    counts["platform_events"] += 1
                     continue
                 if post is None:
                     counts["duplicates"] += 1

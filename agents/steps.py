@@ -33,7 +33,7 @@ from models.embeddings import SentenceEmbedder
 from models.escalation import (Draft, IncidentLedger, IncidentState, escalation_id,
                                moderation_draft, safety_draft, trend_draft)
 from models.eventtime import parse_event_time, to_iso
-from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.normalize import NotAPost, MalformedPost, NormalizeLimits, Normalizer
 from models.online_auc import RollingAUC
 from models.pseudonym import Pseudonymizer
 from models.sentiment import SentimentScorer
@@ -125,17 +125,20 @@ class Steps:
         self.toxicity.load()
         self.sentiment.load()
 
-    # -- normalize: bytes -> Post | None (duplicate) | MalformedPost -------------------
+    # -- normalize: bytes -> Post | None (duplicate) | MalformedPost | NotAPost --------
     def normalize(self, raw: bytes, *, fmt: Optional[str], ingested_ts: float,
                   now: Optional[float] = None, community: Optional[str] = None) -> Optional[Post]:
         try:
             fields, ts = self.normalizer.normalize(raw, fmt=fmt, now=now or time.time(),
                                                    community=community)
-        except MalformedPost:
+        except (MalformedPost, NotAPost):
             raise
         except Exception as exc:  # a bug in a format parser must not lose the post
             raise MalformedPost("internal_error", f"{type(exc).__name__}: {exc}") from exc
-        if self.dedup.seen(fields["platform"], fields["post_id"], ts):
+        # an edit is a new revision of the same post: scored again, not a duplicate
+        revision = fields["meta"].get("revision")
+        dedup_id = fields["post_id"] if revision is None else f"{fields['post_id']}@{revision}"
+        if self.dedup.seen(fields["platform"], dedup_id, ts):
             return None
         return Post(ingested_at=to_iso(ingested_ts), **fields)
 

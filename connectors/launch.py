@@ -11,26 +11,39 @@ import asyncio
 import signal
 import tomllib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import structlog
 
 from connectors.base import AsyncRawSink
 from connectors.cursors import CursorStore
 
-__all__ = ["POLLING_SOURCES", "load_platform_config", "run_polling"]
+__all__ = ["CONNECTORS", "source_class", "load_platform_config", "run_source"]
 
 log = structlog.get_logger("vigil.connect")
 
 
-def _reddit(name: str, cfg: dict, sink: AsyncRawSink, cursors: CursorStore):
-    from connectors.reddit import RedditSource
+#: platform -> "module:Class"; each class has ``from_config(name, table, sink, cursors)``,
+#: an ``async run()`` and a ``stop`` event. Imported only when asked for, so a platform
+#: whose optional library is missing does not stop the others.
+CONNECTORS: dict[str, str] = {
+    "reddit": "connectors.reddit:RedditSource",
+    "discourse": "connectors.discourse:DiscourseSource",
+    "discord": "connectors.discord:DiscordSource",
+    "x": "connectors.x:XSource",
+    "steam": "connectors.steam:SteamSource",
+    "youtube": "connectors.youtube:YouTubeSource",
+    "twitch": "connectors.twitch:TwitchSource",
+    "telegram": "connectors.telegram:TelegramSource",
+    "webhook": "connectors.webhook:WebhookSource",
+}
 
-    return RedditSource.from_config(name, cfg, sink, cursors)
 
+def source_class(platform: str) -> Any:
+    import importlib
 
-#: platform -> factory(name, config table, sink, cursors)
-POLLING_SOURCES: dict[str, Callable[..., Any]] = {"reddit": _reddit}
+    module, cls = CONNECTORS[platform].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def load_platform_config(path: Path, platform: str) -> dict:
@@ -40,17 +53,21 @@ def load_platform_config(path: Path, platform: str) -> dict:
     if not isinstance(table, dict):
         raise ValueError(f"{path}: no [{platform}] table")
     for key, value in table.items():
-        if key.endswith(("secret", "token", "password")) and isinstance(value, str):
+        if key.endswith(("secret", "token", "password", "key")) and isinstance(value, str):
             raise ValueError(f"{path}: [{platform}].{key}: secrets go in the environment; "
                              f"name the variable with {key}_env")
     return table
 
 
-def run_polling(platform: str, config: Path, bootstrap: str) -> int:
+def run_source(platform: str, config: Path, bootstrap: str) -> int:
+    """Run one platform connector until SIGINT/SIGTERM. 0 when stopped, 1 when the
+    platform refused it for good (a bad token, a missing permission)."""
+    from connectors.polling import PlatformError
+
     cfg = load_platform_config(config, platform)
     cursors = CursorStore(bootstrap)
     sink = AsyncRawSink(bootstrap)
-    source = POLLING_SOURCES[platform](cfg.get("name", "default"), cfg, sink, cursors)
+    source = source_class(platform).from_config(cfg.get("name", "default"), cfg, sink, cursors)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -63,5 +80,9 @@ def run_polling(platform: str, config: Path, bootstrap: str) -> int:
             await sink.stop()
             cursors.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except PlatformError as exc:
+        log.error("connector_refused", platform=platform, error=str(exc), status=exc.status)
+        return 1
     return 0

@@ -16,6 +16,7 @@ for why that order makes restarts safe.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ from connectors.base import AsyncRawSink
 from connectors.cursors import CursorStore, RecentIds
 from streams import metrics
 
-__all__ = ["PlatformError", "PoliteHttp", "RawPost", "Page", "PollingSource", "rate_limit_wait_s"]
+__all__ = ["PlatformError", "PoliteHttp", "RawPost", "Page", "PollingSource", "rate_limit_wait_s",
+           "zero_series", "secret_from_env"]
 
 log = structlog.get_logger("vigil.connect")
 
@@ -122,15 +124,25 @@ class PoliteHttp:
         raise asyncio.CancelledError("stopping")
 
 
-def _zero_series(platform: str) -> None:
+def zero_series(platform: str) -> None:
     """Dashboards and alerts read "no errors yet" as 0, not as no data."""
-    for kind in ("rate_limited", "server_error", "client_error", "network", "protocol"):
+    for kind in ("rate_limited", "server_error", "client_error", "network", "protocol", "rejected"):
         metrics.CONNECTOR_ERRORS.labels(platform=platform, kind=kind)
     for reason in ("duplicate", "deleted"):
         metrics.CONNECTOR_SKIPPED.labels(platform=platform, reason=reason)
     metrics.CONNECTOR_FETCHED.labels(platform=platform)
     metrics.CONNECTOR_PRODUCED.labels(platform=platform)
     metrics.CONNECTOR_RATE_LIMIT_WAIT_SECONDS.labels(platform=platform)
+
+
+def secret_from_env(platform: str, cfg: Any, key: str, *, required: bool = True) -> Optional[str]:
+    """The secret in the environment variable that ``cfg[key]`` names (``*_env`` keys)."""
+    var = cfg.get(key)
+    value = os.environ.get(var) if var else None
+    if not value and required:
+        raise ValueError(f"{platform}: set {key} to an environment variable holding the secret"
+                         + (f" ({var} is not set)" if var else ""))
+    return value or None
 
 
 def _host(url: str) -> str:
@@ -176,7 +188,7 @@ class PollingSource(ABC):
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        _zero_series(self.platform)
+        zero_series(self.platform)
         cursor = await loop.run_in_executor(None, self.cursors.load, self.key) or {}
         recent = RecentIds(cursor.get("recent", ()))
         log.info("connector_started", connector=self.key, resumed=bool(cursor))

@@ -24,13 +24,13 @@ removed items are skipped at the source and counted.
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any, Mapping, Optional
 
 import aiohttp
 
-from connectors.polling import Page, PlatformError, PoliteHttp, PollingSource, RawPost
+from connectors.polling import (Page, PlatformError, PoliteHttp, PollingSource, RawPost,
+                                secret_from_env)
 from models.normalize import register_format
 
 __all__ = ["RedditSource", "parse_reddit"]
@@ -159,8 +159,5 @@ class RedditSource(PollingSource):
 
 
 def _env(cfg: Mapping[str, Any], key: str) -> str:
-    var = cfg.get(key)
-    if not var or not os.environ.get(var):
-        raise ValueError(f"reddit: set {key} to an environment variable holding the secret"
-                         + (f" ({var} is not set)" if var else ""))
-    return os.environ[var]
+    return secret_from_env("reddit", cfg, key)
+

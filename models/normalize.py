@@ -27,8 +27,8 @@ from typing import Any, Callable, Mapping, Optional
 from models.eventtime import EventTimeError, parse_event_time, to_iso
 from models.pseudonym import Pseudonymizer
 
-__all__ = ["MalformedPost", "NormalizeLimits", "Normalizer", "register_format", "FORMATS",
-           "DLQ_REASONS"]
+__all__ = ["MalformedPost", "NotAPost", "NormalizeLimits", "Normalizer", "register_format",
+           "FORMATS", "DLQ_REASONS", "PLATFORM_EVENTS"]
 
 DLQ_REASONS = ("payload_too_large", "invalid_encoding", "invalid_json", "not_an_object",
                "unknown_format", "missing_field", "wrong_type", "empty_text", "text_too_long",
@@ -49,6 +49,32 @@ class MalformedPost(ValueError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+#: What a platform sends besides posts. A parser returns ``{"event": kind, ...}`` for
+#: them: they are well-formed, so they are counted, not dead-lettered.
+PLATFORM_EVENTS = ("deletion", "moderation_action", "non_post")
+
+
+class NotAPost(Exception):
+    """A valid platform event that is not a post: a deletion, a moderator's action (a
+    Twitch CLEARCHAT, a Discord MESSAGE_DELETE), a join or a system notice.
+
+    >>> FORMATS["doc-delete"] = lambda obj: {"event": "deletion", "post_id": obj["id"]}
+    >>> n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits())
+    >>> try:
+    ...     n.normalize(b'{"id": "42"}', fmt="doc-delete", now=0.0)
+    ... except NotAPost as e:
+    ...     print(e.kind, e.fields["post_id"])
+    deletion 42
+    >>> del FORMATS["doc-delete"]
+    """
+
+    def __init__(self, kind: str, fields: dict):
+        if kind not in PLATFORM_EVENTS:
+            raise MalformedPost("wrong_type", f"unknown platform event {kind!r}")
+        super().__init__(kind)
+        self.kind, self.fields = kind, fields
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,8 @@ class Normalizer:
         fields = parser(obj)
         if fields.get("community") is None and community:
             fields["community"] = community
+        if fields.get("event"):
+            raise NotAPost(fields["event"], fields)
         return self._canonical(fields, now)
 
     def _canonical(self, f: dict, now: float) -> tuple[dict, float]:

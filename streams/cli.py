@@ -103,10 +103,10 @@ def cmd_connect(args: argparse.Namespace) -> int:
     from connectors.base import KafkaRawSink
     from connectors.files import FileSource
 
-    from connectors.launch import POLLING_SOURCES, run_polling
+    from connectors.launch import CONNECTORS, run_source
 
     settings = _settings(args)
-    if args.platform_name in POLLING_SOURCES:
+    if args.platform_name in CONNECTORS:
         from config.logs import configure_logging
 
         configure_logging(settings.log_level, settings.log_format)
@@ -119,13 +119,13 @@ def cmd_connect(args: argparse.Namespace) -> int:
             from streams.metrics import REGISTRY
             start_http_server(args.metrics_port, addr=settings.web_host, registry=REGISTRY)
         try:
-            return run_polling(args.platform_name, args.config_file, settings.bootstrap_servers)
-        except (ValueError, KeyError) as exc:
+            return run_source(args.platform_name, args.config_file, settings.bootstrap_servers)
+        except (ValueError, KeyError, ImportError) as exc:
             print(f"vigil connect {args.platform_name}: {exc}", file=sys.stderr)
             return 2
     if args.platform_name != "file":
         print(f"vigil connect: no connector for {args.platform_name!r} "
-              f"(available: file, {', '.join(sorted(POLLING_SOURCES))})", file=sys.stderr)
+              f"(available: file, {', '.join(sorted(CONNECTORS))})", file=sys.stderr)
         return 2
     if args.input is None:
         print("vigil connect file: --input FILE is required", file=sys.stderr)
@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     # --config here is the connector's own file; Vigil settings come from VIGIL_* variables
     sp = sub.add_parser("connect", help="run a connector into posts.raw")
     sp.add_argument("--broker", help="kafka://host:port (default: $VIGIL_BROKER)")
-    sp.add_argument("platform_name", metavar="PLATFORM", help="file, reddit")
+    sp.add_argument("platform_name", metavar="PLATFORM", help="file, reddit, discourse, discord, x, steam, youtube, twitch, "
+                         "telegram, webhook")
     sp.add_argument("--input", type=Path, help="file: the CSV/JSONL to stream")
     sp.add_argument("--config", dest="config_file", type=Path,
                     help="platforms: TOML with a [PLATFORM] table (secrets via *_env keys)")

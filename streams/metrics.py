@@ -32,6 +32,10 @@ POSTS_NORMALIZED = Counter(
 POSTS_DUPLICATE = Counter(
     "vigil_posts_duplicate_total", "Posts dropped as duplicates of a (platform, post id) seen within the window.",
     ["platform"], registry=REGISTRY)
+PLATFORM_EVENTS = Counter(
+    "vigil_platform_events_total",
+    "Platform events that are not posts (deletions, moderators' actions, notices), by kind; "
+    "counted, not dead-lettered.", ["platform", "kind"], registry=REGISTRY)
 POSTS_DEAD_LETTERED = Counter(
     "vigil_posts_dead_lettered_total", "Payloads sent to posts.dlq, by reason.",
     ["reason"], registry=REGISTRY)
@@ -101,7 +105,8 @@ CONNECTOR_SKIPPED = Counter(
 CONNECTOR_ERRORS = Counter(
     "vigil_connector_errors_total",
     "Failed platform requests and broken connections, by kind (rate_limited, server_error, "
-    "client_error, network, protocol).", ["platform", "kind"], registry=REGISTRY)
+    "client_error, network, protocol; rejected: a pushed request refused for its signature, "
+    "age or size).", ["platform", "kind"], registry=REGISTRY)
 CONNECTOR_RATE_LIMIT_WAIT_SECONDS = Counter(
     "vigil_connector_rate_limit_wait_seconds_total",
     "Time a connector spent waiting because the platform asked it to (rate-limit headers, "
