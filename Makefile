@@ -9,7 +9,7 @@ STAMP   = $(VENV)/.vigil-installed
 TORCH  ?= torch==2.13.0
 RUN_ARGS ?=
 
-.PHONY: setup run demo test test-unit test-integration schemas clean
+.PHONY: setup run demo test test-unit test-integration schemas bench-connectors clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,10 @@ test-integration: setup
 
 schemas: setup
 	$(BIN)/vigil schemas write
+
+## Ingest rate of the file and webhook connectors into a real broker.
+bench-connectors: setup
+	$(BIN)/python bench/connectors.py
 
 clean:
 	rm -rf var .pytest_cache
