@@ -133,10 +133,11 @@ class StreamingSource(ABC):
         loop = asyncio.get_running_loop()
         zero_series(self.platform)
         saved = await loop.run_in_executor(None, self.cursors.load, self.key) or {}
+        resumed = bool(saved)
         self.recent = RecentIds(saved.pop("recent", ()))
         saved.pop("saved_at", None)
         self.cursor = saved
-        log.info("connector_started", connector=self.key, resumed=bool(saved))
+        log.info("connector_started", connector=self.key, resumed=resumed)
         checkpoints = asyncio.create_task(self._checkpoints())
         try:
             async with aiohttp.ClientSession() as http:
