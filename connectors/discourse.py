@@ -1,0 +1,350 @@
+"""Discourse: every new post of a forum, by polling its REST API or from its webhooks.
+
+``mode = "poll"`` (default), the REST API (docs.discourse.org): ``GET {base_url}/posts.json``
+answers ``{"latest_posts": [...]}``, the newest public posts of regular type, 50 per page,
+highest ``id`` first; ``?before=<id>`` pages older (``id < before``). Auth headers
+``Api-Key`` and ``Api-Username`` (optional on a public forum). Category slugs in
+``categories`` are resolved once via ``GET /categories.json?include_subcategories=true``
+(``category_list.categories[].id/slug/subcategory_list``). Rate limits answer 429 with
+``Retry-After`` (PoliteHttp waits at least that long). The cursor is the highest post
+id seen; a poll pages back with ``before`` until it reaches it (at most ``max_pages``),
+a first run takes one page, not the forum's history.
+
+``mode = "webhook"``: Discourse POSTs one event per request (Admin > API > Webhooks,
+content type application/json, "Post" events) with headers ``X-Discourse-Event-Type``
+(``post``, ``ping``, ...), ``X-Discourse-Event`` (``post_created``, ``post_edited``,
+``post_destroyed``, ``post_recovered``), ``X-Discourse-Instance`` (the forum's base
+URL), ``X-Discourse-Event-Id`` (new on every attempt, so never a dedupe key) and
+``X-Discourse-Event-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>``; the body
+is ``{"post": {...}}`` (the poll item's fields plus ``topic_archetype``,
+``category_slug``). Answers: 200 once the broker has the post (Discourse retries
+anything else), 401 for a missing or wrong signature, 413 over ``max_body_bytes``, 200
+and nothing produced for ``ping``, other event types, private messages (never read:
+Vigil watches the public forum) and categories not configured. The signature carries no
+timestamp, so a replayed request within the dedupe window is dropped by post id.
+
+Produced: the post object as sent (a poll item; a webhook body byte for byte), keyed by
+``community`` (default: base_url's host, else the ``X-Discourse-Instance`` host): one
+forum is one community; its categories are in ``meta``. RawPost ids: ``<id>``, an edit
+``<id>@<version>`` (Discourse bumps ``version`` per revision; edits inside its grace
+period keep the version and are not re-scored), a deletion ``delete:<id>``. Deletion is
+read from the post (``deleted_at``, or ``user_deleted`` for a post its author withdrew);
+Discourse before 3.2 serialised ``post_destroyed`` before trashing the post, so such a
+body is produced as ``{"discourse_event": "post_destroyed", "post": {...}}``.
+
+    [discourse]
+    name = "acme"                         # cursor/metrics name: discourse:acme
+    mode = "poll"                         # or "webhook"
+    base_url = "https://forum.acme.com"
+    community = "forum.acme.com"          # default: base_url's host
+    api_key_env = "DISCOURSE_API_KEY"     # optional on a public forum
+    api_username = "vigil"                # a low-privilege user: it reads what they can
+    categories = ["support", 12]          # optional: slugs or ids (subcategories by name)
+    poll_interval_s = 30
+    max_pages = 10
+    # webhook mode:
+    # secret_env = "DISCOURSE_WEBHOOK_SECRET"
+    # host = "0.0.0.0"; port = 8091; path = "/discourse"; max_body_bytes = 262144
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from html.parser import HTMLParser
+from typing import Any, Iterable, Mapping, Optional
+from urllib.parse import urlsplit
+
+import structlog
+
+from connectors.polling import Page, PoliteHttp, PollingSource, RawPost, secret_from_env
+from connectors.push import PushSource, Rejected
+from models.eventtime import EventTimeError, parse_event_time
+from models.normalize import register_format
+
+__all__ = ["DiscourseSource", "DiscourseWebhookSource", "parse_discourse", "sign"]
+
+log = structlog.get_logger("vigil.connect")
+
+#: post_type 2 (moderator_action: "closed this topic") and 3 (small_action: "split
+#: this topic") are the system's notes, not someone's words; 4 (whisper) is a post.
+NOT_POSTS = {2: "moderation_action", 3: "non_post"}
+# innermost [quote="user, post:3, topic:7"]...[/quote] first, so nested quotes go too
+_QUOTE = re.compile(r"\[quote(?:=[^\]]*)?\](?:(?!\[quote).)*?\[/quote\]", re.S | re.I)
+# ![alt|690x388](upload://x.png), [report.pdf|attachment](upload://y.pdf): keep the name
+_UPLOAD = re.compile(r"!?\[([^\]|]*)(?:\|[^\]]*)?\]\(upload://[^)]*\)")
+
+
+@register_format("discourse")
+def parse_discourse(obj: Mapping[str, Any]) -> dict:
+    """A /posts.json item or a webhook body ``{"post": {...}}`` as canonical fields.
+
+    >>> f = parse_discourse({"post": {"id": 812, "topic_id": 77, "topic_slug": "saves",
+    ...     "post_number": 4, "reply_to_post_number": 2, "username": "sam", "version": 2,
+    ...     "created_at": "2026-11-02T08:00:00.000Z", "category_id": 5,
+    ...     "raw": '[quote="alex, post:2, topic:77"]\\nrage\\n[/quote]\\nSame here 😡'}})
+    >>> f["post_id"], f["thread_id"], f["text"], f["meta"]["revision"], f["meta"]["path"]
+    (812, 77, 'Same here 😡', 2, '/t/saves/77/4')
+    >>> parse_discourse({"post": {"id": 9, "deleted_at": "2026-11-02T09:00:00Z"}})["event"]
+    'deletion'
+    """
+    post = obj.get("post") if "post" in obj else obj
+    if not isinstance(post, Mapping):
+        return {}
+    pid, topic, number = post.get("id"), post.get("topic_id"), post.get("post_number")
+    if _deleted(post) or obj.get("discourse_event") == "post_destroyed":
+        return {"event": "deletion", "platform": "discourse", "post_id": pid, "community": None,
+                "thread_id": topic}
+    if post.get("post_type") in NOT_POSTS:
+        return {"event": NOT_POSTS[post["post_type"]], "platform": "discourse", "post_id": pid,
+                "community": None, "action_code": post.get("action_code")}
+    raw, cooked, quotes = post.get("raw"), post.get("cooked"), 0
+    if isinstance(raw, str) and raw.strip():
+        text, quotes = _QUOTE.subn("", raw)
+        while quotes and _QUOTE.search(text):
+            text, more = _QUOTE.subn("", text)
+            quotes += more
+        # only quoted words: an amplification, scored on what it repeats
+        text = _UPLOAD.sub(lambda m: m.group(1) or "upload", text).strip() or raw
+    elif isinstance(cooked, str):
+        text = _strip_html(cooked)
+    else:
+        text = raw  # None: missing_field; any other type: wrong_type
+    title = post.get("topic_title")
+    if number == 1 and isinstance(title, str) and isinstance(text, str):
+        text = f"{title}\n\n{text}"
+    slug, version = post.get("topic_slug"), _int(post.get("version"))
+    edited = version is not None and version > 1
+    return {
+        "platform": "discourse", "community": None, "post_id": pid,
+        "author": post.get("username"), "text": text, "created_at": post.get("created_at"),
+        "thread_id": topic, "parent_id": None, "lang": None, "url": None,
+        "meta": {"topic_id": topic, "post_number": number,
+                 "reply_to_post_number": post.get("reply_to_post_number"),
+                 "category_id": post.get("category_id"), "category_slug": post.get("category_slug"),
+                 "path": f"/t/{slug}/{topic}/{number}" if slug and topic and number else None,
+                 "edited": edited, "revision": version if edited else None,
+                 "updated_at": post.get("updated_at"), "hidden": bool(post.get("hidden")),
+                 "whisper": post.get("post_type") == 4, "quotes": quotes,
+                 "trust_level": post.get("trust_level")},
+    }
+
+
+class _Text(HTMLParser):
+    """``cooked`` HTML as text: quotes and oneboxes (``<aside>``) are others' words."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "aside":
+            self.skip += 1
+        elif not self.skip and tag == "img" and "emoji" in (dict(attrs).get("class") or ""):
+            self.out.append(dict(attrs).get("alt") or "")
+        elif not self.skip and tag in ("br", "p", "li", "div", "blockquote"):
+            self.out.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "aside" and self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(data)
+
+
+def _strip_html(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return re.sub(r"\n\s*\n+", "\n\n", "".join(parser.out)).strip()
+
+
+def _deleted(post: Mapping[str, Any]) -> bool:
+    return bool(post.get("deleted_at") or post.get("user_deleted"))
+
+
+def _int(value: Any) -> Optional[int]:
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _host(url: str) -> Optional[str]:
+    return urlsplit(url).netloc or None
+
+
+def _raw_post(post: Any, community: str, payload: bytes, *, deleted: bool = False) -> RawPost:
+    """Just enough of the post to key and dedupe it; validating is the pipeline's job."""
+    created = time.time()
+    if not isinstance(post, Mapping) or _int(post.get("id")) is None:
+        return RawPost("sha256:" + hashlib.sha256(payload).hexdigest(), community, payload, created)
+    pid, version = post["id"], _int(post.get("version")) or 1
+    try:
+        created = parse_event_time(post.get("created_at"))
+    except (EventTimeError, TypeError, ValueError):
+        pass
+    if deleted or _deleted(post):
+        return RawPost(f"delete:{pid}", community, payload, created)
+    return RawPost(f"{pid}@{version}" if version > 1 else str(pid), community, payload, created)
+
+
+def _categories(cfg: Mapping[str, Any]) -> set[str]:
+    return {str(c).strip().lower() for c in cfg.get("categories") or ()}
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The ``X-Discourse-Event-Signature`` Discourse sends for ``body``.
+
+    >>> sign(b"s3cret", b'{"ping":"OK"}')[:15]
+    'sha256=9609237a'
+    """
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+class DiscourseSource(PollingSource):
+    platform = fmt = "discourse"
+
+    def __init__(self, name: str, sink, cursors, *, base_url: str, community: Optional[str] = None,
+                 api_key: Optional[str] = None, api_username: Optional[str] = None,
+                 categories: Iterable[str] = (), interval_s: float = 30.0, max_pages: int = 10):
+        super().__init__(name, sink, cursors, interval_s=interval_s)
+        self.base_url = base_url.rstrip("/")
+        self.community = community or _host(self.base_url) or "discourse"
+        self.headers = {"Accept": "application/json"}
+        if api_key:
+            self.headers["Api-Key"] = api_key
+        if api_username:
+            self.headers["Api-Username"] = api_username
+        self.categories, self.max_pages = set(categories), max_pages
+        self._wanted: Optional[set[int]] = None
+
+    @classmethod
+    def from_config(cls, name: str, cfg: Mapping[str, Any], sink, cursors):
+        mode = cfg.get("mode", "poll")
+        if mode == "webhook":
+            return DiscourseWebhookSource.from_config(name, cfg, sink, cursors)
+        if mode != "poll":
+            raise ValueError(f"discourse: mode must be 'poll' or 'webhook', not {mode!r}")
+        if not cfg.get("base_url"):
+            raise ValueError("discourse: base_url is required in poll mode")
+        return cls(name, sink, cursors, base_url=cfg["base_url"], community=cfg.get("community"),
+                   api_key=secret_from_env("discourse", cfg, "api_key_env",
+                                           required="api_key_env" in cfg),
+                   api_username=cfg.get("api_username"), categories=_categories(cfg),
+                   interval_s=float(cfg.get("poll_interval_s", 30)),
+                   max_pages=int(cfg.get("max_pages", 10)))
+
+    async def _get(self, http: PoliteHttp, path: str, params: dict) -> dict:
+        _, _, body = await http.request("GET", self.base_url + path, params=params,
+                                        headers=self.headers)
+        return json.loads(body)
+
+    async def _wanted_ids(self, http: PoliteHttp) -> Optional[set[int]]:
+        if not self.categories or self._wanted is not None:
+            return self._wanted
+        wanted = {int(c) for c in self.categories if c.isdigit()}
+        slugs = {c for c in self.categories if not c.isdigit()}
+        if slugs:
+            reply = await self._get(http, "/categories.json", {"include_subcategories": "true"})
+            stack = list((reply.get("category_list") or {}).get("categories") or [])
+            while stack:
+                cat = stack.pop()
+                if str(cat.get("slug", "")).lower() in slugs:
+                    wanted.add(cat["id"])
+                    slugs.discard(str(cat["slug"]).lower())
+                stack.extend(cat.get("subcategory_list") or [])
+            if slugs:
+                log.warning("discourse_unknown_categories", connector=self.key, slugs=sorted(slugs))
+        self._wanted = wanted
+        return wanted
+
+    async def fetch(self, http: PoliteHttp, cursor: dict) -> Page:
+        last = cursor.get("last_id")
+        wanted = await self._wanted_ids(http)
+        posts: list[RawPost] = []
+        before, top, pages = None, last, 0
+        while pages < self.max_pages:
+            reply = await self._get(http, "/posts.json", {"before": str(before)} if before else {})
+            pages += 1
+            items = [i for i in reply.get("latest_posts") or [] if isinstance(i, dict)]
+            ids = [i["id"] for i in items if _int(i.get("id")) is not None]
+            reached = False
+            for item in items:
+                pid = _int(item.get("id"))
+                if pid is not None and last is not None and pid <= last:
+                    reached = True
+                    continue  # produced by an earlier poll
+                if pid is not None:
+                    top = max(top or pid, pid)
+                if wanted is not None and item.get("category_id") not in wanted:
+                    continue
+                payload = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+                posts.append(_raw_post(item, self.community, payload))
+            if reached or not ids or last is None:
+                break  # caught up, the forum's first post, or a first run's one page
+            before = min(ids)
+        else:
+            log.warning("discourse_gap", connector=self.key, pages=pages, since_id=last,
+                        hint="more new posts than max_pages pages between polls")
+        return Page(posts, {"last_id": top} if top is not None else {})
+
+
+class DiscourseWebhookSource(PushSource):
+    platform = fmt = "discourse"
+    accepted_status = 200  # Discourse counts any 2xx as delivered; 200 is what it shows
+
+    def __init__(self, name: str, sink, *, secret: bytes, community: Optional[str] = None,
+                 categories: Iterable[str] = (), **kw: Any):
+        super().__init__(name, sink, **kw)
+        if not secret:
+            raise ValueError("discourse: a webhook secret is required")
+        self.secret, self.community, self.categories = secret, community, set(categories)
+
+    @classmethod
+    def from_config(cls, name: str, cfg: Mapping[str, Any], sink, cursors=None):
+        community = cfg.get("community") or (_host(cfg["base_url"]) if cfg.get("base_url") else None)
+        return cls(name, sink, secret=secret_from_env("discourse", cfg, "secret_env").encode(),
+                   community=community, categories=_categories(cfg),
+                   host=cfg.get("host", "127.0.0.1"), port=int(cfg.get("port", 8091)),
+                   path=cfg.get("path", "/discourse"),
+                   max_body_bytes=int(cfg.get("max_body_bytes", 256 * 1024)))
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> None:
+        given = headers.get("X-Discourse-Event-Signature") or ""
+        if not given.startswith("sha256="):
+            raise Rejected(401, "missing X-Discourse-Event-Signature")
+        if not hmac.compare_digest(sign(self.secret, body).encode(), given.encode()):
+            raise Rejected(401, "signature does not match")
+
+    def posts(self, headers: Mapping[str, str], body: bytes) -> list[RawPost]:
+        event = headers.get("X-Discourse-Event") or ""
+        kind = headers.get("X-Discourse-Event-Type") or event.split("_")[0]
+        if kind != "post":  # ping, or topic/user events the webhook was also set up for
+            log.debug("discourse_event_ignored", connector=self.key, discourse_event=event,
+                      type=kind)
+            return []
+        community = (self.community or _host(headers.get("X-Discourse-Instance") or "")
+                     or "discourse")
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            obj = None
+        post = obj.get("post") if isinstance(obj, dict) else None
+        if not isinstance(post, dict):  # signed but not a post: the pipeline dead-letters it
+            return [_raw_post(None, community, body)]
+        if post.get("topic_archetype") == "private_message":
+            return []
+        if self.categories and not ({str(post.get("category_id")),
+                                     str(post.get("category_slug") or "").lower()} & self.categories):
+            return []
+        if event == "post_destroyed" and not _deleted(post):
+            body = json.dumps({"discourse_event": event, **obj}, ensure_ascii=False).encode()
+            return [_raw_post(post, community, body, deleted=True)]
+        return [_raw_post(post, community, body)]
