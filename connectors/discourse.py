@@ -120,7 +120,7 @@ def parse_discourse(obj: Mapping[str, Any]) -> dict:
     edited = version is not None and version > 1
     return {
         "platform": "discourse", "community": None, "post_id": pid,
-        "author": post.get("username"), "text": text, "created_at": post.get("created_at"),
+        "author": post.get("user_id") or post.get("username"), "text": text, "created_at": post.get("created_at"),
         "thread_id": topic, "parent_id": None, "lang": None, "url": None,
         "meta": {"topic_id": topic, "post_number": number,
                  "reply_to_post_number": post.get("reply_to_post_number"),
