@@ -39,9 +39,9 @@ log = structlog.get_logger("vigil.connect")
 class PlatformError(Exception):
     """A request the platform refused for good (4xx other than 429)."""
 
-    def __init__(self, message: str, status: int):
+    def __init__(self, message: str, status: int, body: bytes = b""):
         super().__init__(message)
-        self.status = status
+        self.status, self.body = status, body  # the refusal's body: its reason, for the source
 
 
 def rate_limit_wait_s(headers: Any, now: Optional[float] = None) -> Optional[float]:
@@ -104,7 +104,8 @@ class PoliteHttp:
                     return status, headers, body
                 if status != 429 and status < 500:
                     metrics.CONNECTOR_ERRORS.labels(platform=self.platform, kind="client_error").inc()
-                    raise PlatformError(f"{self.platform}: HTTP {status} from {_host(url)}", status)
+                    raise PlatformError(f"{self.platform}: HTTP {status} from {_host(url)}", status,
+                                        body)
                 kind = "rate_limited" if status == 429 else "server_error"
                 retry_after, detail = retry_after_s(headers.get("Retry-After")) or ask, f"HTTP {status}"
             metrics.CONNECTOR_ERRORS.labels(platform=self.platform, kind=kind).inc()

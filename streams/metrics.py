@@ -111,6 +111,10 @@ CONNECTOR_RATE_LIMIT_WAIT_SECONDS = Counter(
     "vigil_connector_rate_limit_wait_seconds_total",
     "Time a connector spent waiting because the platform asked it to (rate-limit headers, "
     "Retry-After) or backing off after errors.", ["platform"], registry=REGISTRY)
+CONNECTOR_QUOTA_USED = Gauge(
+    "vigil_connector_quota_used_ratio",
+    "Share of a platform's daily request quota spent today (YouTube: units per Pacific "
+    "day against daily_quota_units).", ["platform"], registry=REGISTRY)
 CONNECTOR_LAG_SECONDS = Gauge(
     "vigil_connector_lag_seconds",
     "How far behind the platform a connector is: wall clock minus the creation time of the "
