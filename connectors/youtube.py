@@ -57,7 +57,6 @@ import json
 import time
 from typing import Any, Callable, Mapping, Optional
 
-import aiohttp
 import structlog
 
 from connectors.polling import (Page, PlatformError, PoliteHttp, PollingSource, RawPost,
