@@ -57,28 +57,33 @@ class RecentIds:
 
 
 class CursorStore:
-    """Cursors in the compacted topic; ``load`` once at start, ``save`` after each page."""
+    """Cursors in the compacted topic; ``await load`` once at start, ``await save`` after
+    each page. asyncio (aiokafka) like the connectors themselves: kafka-python 3.0's
+    ``poll`` was seen to hang past its timeout when two connectors loaded at once."""
 
     def __init__(self, bootstrap: str, *, topic: str = TOPIC, idle_s: float = 1.0):
         self.bootstrap, self.topic, self.idle_s = bootstrap, topic, idle_s
         self._producer = None
 
-    def load(self, key: str) -> Optional[dict[str, Any]]:
-        from kafka import KafkaConsumer, TopicPartition
+    async def load(self, key: str) -> Optional[dict[str, Any]]:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                 fetch_max_wait_ms=100, client_id="vigil-cursor-reader")
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    fetch_max_wait_ms=100, client_id="vigil-cursor-reader")
+        await consumer.start()
         try:
-            parts = consumer.partitions_for_topic(self.topic)
-            if not parts:
+            if self.topic not in await consumer.topics():  # fetches the cluster's metadata
                 return None
-            consumer.assign([TopicPartition(self.topic, p) for p in parts])
-            consumer.seek_to_beginning()
+            partitions = consumer.partitions_for_topic(self.topic)
+            if not partitions:
+                return None
+            consumer.assign([TopicPartition(self.topic, p) for p in partitions])
+            await consumer.seek_to_beginning()
             latest: Optional[dict] = None
             idle_since = time.monotonic()
             while time.monotonic() - idle_since < self.idle_s:
-                batch = consumer.poll(timeout_ms=200)
-                if batch:
+                batch = await consumer.getmany(timeout_ms=200)
+                if any(batch.values()):
                     idle_since = time.monotonic()
                 for messages in batch.values():
                     for m in messages:
@@ -86,19 +91,19 @@ class CursorStore:
                             latest = json.loads(m.value) if m.value else None
             return latest
         finally:
-            consumer.close()
+            await consumer.stop()
 
-    def save(self, key: str, cursor: dict[str, Any]) -> None:
+    async def save(self, key: str, cursor: dict[str, Any]) -> None:
         if self._producer is None:
-            from kafka import KafkaProducer
+            from aiokafka import AIOKafkaProducer
 
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                           client_id="vigil-cursor-writer")
+            self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                              client_id="vigil-cursor-writer")
+            await self._producer.start()
         value = json.dumps({**cursor, "saved_at": time.time()}, separators=(",", ":"))
-        self._producer.send(self.topic, key=key.encode(), value=value.encode())
-        self._producer.flush()
+        await self._producer.send_and_wait(self.topic, key=key.encode(), value=value.encode())
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._producer is not None:
-            self._producer.close()
+            await self._producer.stop()
             self._producer = None

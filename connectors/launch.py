@@ -78,7 +78,7 @@ def run_source(platform: str, config: Path, bootstrap: str) -> int:
             await source.run()
         finally:
             await sink.stop()
-            cursors.close()
+            await cursors.close()
 
     try:
         asyncio.run(main())

@@ -188,9 +188,8 @@ class PollingSource(ABC):
     async def fetch(self, http: PoliteHttp, cursor: dict) -> Page: ...
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         zero_series(self.platform)
-        cursor = await loop.run_in_executor(None, self.cursors.load, self.key) or {}
+        cursor = await self.cursors.load(self.key) or {}
         recent = RecentIds(cursor.get("recent", ()))
         log.info("connector_started", connector=self.key, resumed=bool(cursor))
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -217,7 +216,7 @@ class PollingSource(ABC):
                 for post in new:
                     recent.add(post.post_id)
                 cursor = {**page.cursor, "recent": recent.to_list()}
-                await loop.run_in_executor(None, self.cursors.save, self.key, cursor)
+                await self.cursors.save(self.key, cursor)
                 if new:
                     self.produced += len(new)
                     metrics.CONNECTOR_PRODUCED.labels(platform=self.platform).inc(len(new))

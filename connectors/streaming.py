@@ -108,8 +108,7 @@ class StreamingSource(ABC):
         # snapshot first: ids emitted while the flush is awaited are not confirmed yet
         snapshot = {**self.cursor, "recent": self.recent.to_list()}
         await self.sink.flush()
-        await asyncio.get_running_loop().run_in_executor(None, self.cursors.save, self.key,
-                                                         snapshot)
+        await self.cursors.save(self.key, snapshot)
 
     async def _checkpoints(self) -> None:
         while not self.stop.is_set():
@@ -130,9 +129,8 @@ class StreamingSource(ABC):
         return self.stop.is_set()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
         zero_series(self.platform)
-        saved = await loop.run_in_executor(None, self.cursors.load, self.key) or {}
+        saved = await self.cursors.load(self.key) or {}
         resumed = bool(saved)
         self.recent = RecentIds(saved.pop("recent", ()))
         saved.pop("saved_at", None)

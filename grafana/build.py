@@ -164,6 +164,11 @@ def moderation() -> dict:
               "by the action recommended.",
               target("sum by (community, action) (increase(vigil_repeat_offences_total{"
                      f"{C}}}{RANGE}))", "{{community}} {{action}}", instant=True), kind="bargauge"),
+        panel("Platform moderation events", "What the platforms' own moderators and users did: "
+              "deletions, moderators' actions (Twitch bans and timeouts, cleared messages, "
+              "Discord bulk deletes, Telegram kicks) and notices (joins, raids, retweets).",
+              target("sum by (platform, kind) (increase(vigil_platform_events_total{" + P + "}"
+                     f"{RANGE}))", "{{platform}} {{kind}}", instant=True), kind="bargauge"),
         panel("Moderation and safety incidents", "Incident messages by status: one trigger per "
               "author, updates as they reoffend, a resolve after the quiet period.",
               target('sum by (status) (rate(vigil_escalations_total{type=~"moderation|safety",'
@@ -273,6 +278,11 @@ def pipeline() -> dict:
         panel("Connector items skipped", "Already produced (duplicate) or deleted on the platform.",
               target("sum by (platform, reason) (increase(vigil_connector_skipped_total{" + P + "}"
                      f"{RANGE}))", "{{platform}} {{reason}}", instant=True), kind="bargauge", w=8),
+        panel("Daily API quota used", "Share of the platform's daily request quota spent today "
+              "(YouTube: units per Pacific day against daily_quota_units); at 100 % the "
+              "connector pauses until the quota resets.",
+              target("max by (platform) (vigil_connector_quota_used_ratio{" + P + "})",
+                     "{{platform}}"), unit="percentunit", minimum=0, maximum=1, w=8),
         row("Escalations and notifiers"),
         panel("Escalations by type / severity", "Escalation messages per second.",
               target("sum by (type, severity) (rate(vigil_escalations_total{" + C + "}"

@@ -100,8 +100,9 @@ CONNECTOR_PRODUCED = Counter(
     ["platform"], registry=REGISTRY)
 CONNECTOR_SKIPPED = Counter(
     "vigil_connector_skipped_total",
-    "Posts a connector did not produce: already produced (duplicate), or deleted/removed on "
-    "the platform.", ["platform", "reason"], registry=REGISTRY)
+    "Posts a connector did not produce: already produced (duplicate), deleted/removed on "
+    "the platform, from a chat not configured (other_chat), an update type not asked for "
+    "(update_type).", ["platform", "reason"], registry=REGISTRY)
 CONNECTOR_ERRORS = Counter(
     "vigil_connector_errors_total",
     "Failed platform requests and broken connections, by kind (rate_limited, server_error, "
@@ -205,6 +206,8 @@ def initialise_zero_series(*, dead_letter_reasons: Iterable[str] = (),
         POSTS_INGESTED.labels(platform=platform)
         POSTS_NORMALIZED.labels(platform=platform)
         POSTS_DUPLICATE.labels(platform=platform)
+        for kind in ("deletion", "moderation_action", "non_post"):  # models.normalize.PLATFORM_EVENTS
+            PLATFORM_EVENTS.labels(platform=platform, kind=kind)
     for reason in dead_letter_reasons:
         POSTS_DEAD_LETTERED.labels(reason=reason)
     for stage in stages:

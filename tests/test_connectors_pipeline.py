@@ -145,3 +145,26 @@ def test_every_listed_connector_resolves_and_every_format_is_registered():
     # the worker (agents/steps.py) imports the formats, and so every parser
     import agents.steps  # noqa: F401
     assert set(CONNECTORS) - {"webhook"} == set(formats.PLATFORM_FORMATS)
+
+
+def test_the_example_config_builds_every_connector(monkeypatch):
+    """config/connectors.example.toml is what the README points at: it must stay valid."""
+    from connectors.launch import CONNECTORS, load_platform_config, source_class
+    from tests.conftest import REPO
+
+    example = REPO / "config" / "connectors.example.toml"
+    for var in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "DISCOURSE_API_KEY",
+                "DISCOURSE_WEBHOOK_SECRET", "DISCORD_BOT_TOKEN", "X_BEARER_TOKEN",
+                "YOUTUBE_API_KEY", "TWITCH_TOKEN", "TELEGRAM_BOT_TOKEN",
+                "TELEGRAM_WEBHOOK_SECRET", "VIGIL_WEBHOOK_SECRET"):
+        monkeypatch.setenv(var, "example-value-1234")
+    for platform in CONNECTORS:
+        cfg = load_platform_config(example, platform)
+        modes = [cfg.get("mode")] + (["webhook"] if platform in ("discourse", "telegram") else [])
+        if platform == "x":
+            modes.append("search")
+        for mode in modes:
+            table = {**cfg, **({"mode": mode} if mode else {})}
+            source = source_class(platform).from_config(table["name"], table, None, None)
+            assert source.platform == platform and source.key == f"{platform}:{table['name']}"
+            assert hasattr(source, "stop") and hasattr(source, "run")

@@ -25,6 +25,7 @@ from streams.broker import free_port
 from tests.conftest import (REPO, SAMPLE, Recorder, produce, sample_lines, start_worker,
                             stop_worker, total)
 from tests.test_reddit_connector import FakeReddit, post, start_connector
+from tests import test_youtube_connector as youtube
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +110,12 @@ def observed(broker, tmp_path_factory):
     fake.script = [(429, {"Retry-After": "1"})]
     connect_port = free_port()
     connector = start_connector(broker, tmp, fake, metrics_port=connect_port)
+    # and a YouTube connector, for the quota panel
+    fake_yt = youtube.FakeYouTube()
+    fake_yt.threads = {youtube.TRAILER: [youtube.thread("yt1", 60), youtube.thread("yt2", 120)]}
+    yt_port = free_port()
+    yt_connector = youtube.start_connector(broker, tmp, fake_yt, metrics_port=yt_port,
+                                           log="youtube.log")
     prom_port = free_port()
     # the repo's rules as they are, but evaluated every scrape instead of every 30 s
     rules = tmp / "rules"
@@ -128,7 +135,7 @@ def observed(broker, tmp_path_factory):
         f"  - job_name: vigil-notifier\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{notify_port}']\n"
         f"  - job_name: vigil-connector\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{connect_port}']\n")
+        f"      - targets: ['127.0.0.1:{connect_port}', '127.0.0.1:{yt_port}']\n")
     prom = subprocess.Popen(
         [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{prom_port}"],
@@ -152,7 +159,8 @@ def observed(broker, tmp_path_factory):
         subprocess.run([sys.executable, "-m", "streams.cli", "connect", "file", "--input",
                         str(SAMPLE), "--speed", "3000", "--broker", broker.url],
                        cwd=REPO, check=True, timeout=120, capture_output=True)
-        lines = len(sample_lines()) + len(fake.posts)  # the sample and the local Reddit's
+        # the sample, the local Reddit's posts and the local YouTube's comments
+        lines = len(sample_lines()) + len(fake.posts) + 2
 
         def all_through(m: dict) -> bool:
             settled = (total(m, "vigil_posts_normalized_total") + total(m, "vigil_posts_duplicate_total")
@@ -173,11 +181,23 @@ def observed(broker, tmp_path_factory):
         worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total") >= len(labels),
                         timeout_s=60)
         recorder.wait(lambda: len(recorder.accepted("/hook")) >= 3, timeout_s=60)
+        # the platforms' own moderation: a Twitch timeout and a Discord deletion
+        produce(broker.bootstrap, [
+            (b"twitch:#acmegames", json.dumps({
+                "command": "CLEARCHAT", "channel": "acmegames", "prefix": "tmi.twitch.tv",
+                "params": ["#acmegames"], "text": "troll", "raw": "",
+                "tags": {"ban-duration": "600", "room-id": "1001", "target-user-id": "42",
+                         "tmi-sent-ts": str(int(time.time() * 1000))}}).encode(),
+             {"vigil-format": "twitch", "vigil-platform": "twitch"}),
+            (b"acme-discord/#general", json.dumps({"t": "MESSAGE_DELETE", "d": {
+                "id": "1300000000000000001", "channel_id": "12", "guild_id": "11"}}).encode(),
+             {"vigil-format": "discord", "vigil-platform": "discord"})])
+        worker.wait_for(lambda m: total(m, "vigil_platform_events_total") >= 2, timeout_s=60)
         time.sleep(6 * SCRAPE_S)  # a few scrapes and rule evaluations after the last post
         yield {"port": prom_port, "start": started, "end": time.time(), "worker": worker,
                "log": tmp / "prometheus.log"}
     finally:
-        for proc in (prom, notifier, connector):
+        for proc in (prom, notifier, connector, yt_connector):
             proc.terminate()
             try:
                 proc.wait(15)
@@ -186,13 +206,15 @@ def observed(broker, tmp_path_factory):
         stop_worker(worker)
         recorder.server.shutdown()
         fake.close()
+        fake_yt.close()
 
 
 def test_prometheus_scrapes_both_targets_and_loads_the_rules(observed):
     port = observed["port"]
     targets = _get(port, "/api/v1/targets")["data"]["activeTargets"]
-    assert {t["labels"]["job"]: t["health"] for t in targets} == {
-        "vigil-worker": "up", "vigil-notifier": "up", "vigil-connector": "up"}, targets
+    assert sorted((t["labels"]["job"], t["health"]) for t in targets) == [
+        ("vigil-connector", "up"), ("vigil-connector", "up"), ("vigil-notifier", "up"),
+        ("vigil-worker", "up")], targets
     groups = _get(port, "/api/v1/rules")["data"]["groups"]
     rules = [r for g in groups for r in g["rules"]]
     assert len(rules) >= 13
@@ -237,8 +259,10 @@ def test_variables_list_values_and_narrow_the_panels(observed, path):
         series = series.replace("$platform", ".*")
         reply = _get(port, f"/api/v1/label/{label}/values", **{"match[]": series})
         values[label] = reply["data"]
-    assert set(values["platform"]) == {"reddit", "discord"}  # the local Reddit's posts too
-    assert set(values["community"]) == {"r/acmegames", "r/acmesupport", "acme-discord/#general"}
+    # the sample's platforms, and the local Reddit's and YouTube's posts
+    assert set(values["platform"]) == {"reddit", "discord", "youtube"}
+    assert set(values["community"]) == {"r/acmegames", "r/acmesupport", "acme-discord/#general",
+                                        "youtube:acme/trailer"}
     # picking the Discord platform narrows the community variable to Discord's community
     chained = dashboard["templating"]["list"][1]["query"]["query"]
     series = re.fullmatch(r"label_values\((.+), community\)", chained).group(1)

@@ -126,12 +126,12 @@ def dashboard_exprs(dashboard: dict) -> list[str]:
 
 # --- compose validated by Compose itself ----------------------------------------------
 def test_compose_config_is_valid_and_interpolates_the_pseudonym_key():
-    result = run_compose("--profile", "demo", "config", "--format", "json",
-                         pseudonym_key="test-secret-0123456789")
+    result = run_compose("--profile", "demo", "--profile", "connectors", "config", "--format",
+                         "json", pseudonym_key="test-secret-0123456789")
     assert result.returncode == 0, result.stderr
     resolved = json.loads(result.stdout)
-    assert {"kafka", "topics", "worker-1", "worker-2", "sample-feed", "prometheus",
-            "grafana"} <= set(resolved["services"])
+    assert {"kafka", "topics", "worker-1", "worker-2", "sample-feed", "connect-webhook",
+            "prometheus", "grafana"} <= set(resolved["services"])
     for name in ("worker-1", "worker-2"):
         assert resolved["services"][name]["environment"]["VIGIL_PSEUDONYM_KEY"] == "test-secret-0123456789"
 
@@ -156,7 +156,10 @@ def test_bind_mounted_host_paths_exist(services):
 
 
 def _route_secrets(service: dict) -> set[str]:
-    """The environment variables a mounted notification routes file names."""
+    """The environment variables a mounted notification routes file, or the connector
+    table a ``connect PLATFORM`` service reads, names."""
+    import tomllib
+
     from config.notifications import load_routes
 
     names = set()
@@ -164,6 +167,10 @@ def _route_secrets(service: dict) -> set[str]:
         if source.endswith(".toml") and "notifications" in source:
             for route in load_routes(ROOT / source):
                 names |= {v for k, v in route.settings.items() if k.endswith("_env")}
+        if source.endswith(".toml") and "connectors" in source:
+            command = service.get("command", [])
+            table = tomllib.loads((ROOT / source).read_text())[command[command.index("connect") + 1]]
+            names |= {v for k, v in table.items() if k.endswith("_env")}
     return names
 
 
@@ -178,6 +185,15 @@ def test_vigil_environment_names_are_real_settings(services):
                     f"{name}: {key} is neither a Settings field nor a secret its routes name"
                 seen.add(key)
     assert {"VIGIL_BROKER", "VIGIL_PSEUDONYM_KEY", "VIGIL_WEB_PORT"} <= seen
+
+
+def test_connectors_get_every_secret_their_table_names(services):
+    connectors = [s for s in services.values() if "--config" in s.get("command", [])
+                  and "connect" in s.get("command", [])[:1]]
+    assert connectors
+    for service in connectors:
+        secrets = _route_secrets(service)
+        assert secrets and secrets <= set(environment(service)), service["command"]
 
 
 def test_notifier_gets_every_secret_its_routes_name(services):

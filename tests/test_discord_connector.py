@@ -333,10 +333,10 @@ class MemoryCursors:
     def __init__(self, saved: dict | None = None):
         self.saved = saved
 
-    def load(self, key):
+    async def load(self, key):
         return dict(self.saved) if self.saved else None
 
-    def save(self, key, cursor):
+    async def save(self, key, cursor):
         self.saved = cursor
 
 

@@ -323,10 +323,10 @@ class MemoryCursors:
     def __init__(self):
         self.saved: dict = {}
 
-    def load(self, key):
+    async def load(self, key):
         return self.saved.get(key)
 
-    def save(self, key, cursor):
+    async def save(self, key, cursor):
         self.saved[key] = json.loads(json.dumps(cursor))
 
 

@@ -287,7 +287,7 @@ KEYS = {b"youtube:acme/trailer", f"youtube:{CHANNEL}".encode()}
 
 
 def start_connector(broker, tmp_path, fake: FakeYouTube, *, key: str = KEY,
-                    log: str = "connect.log") -> subprocess.Popen:
+                    log: str = "connect.log", metrics_port: int = 0) -> subprocess.Popen:
     config = tmp_path / "youtube.toml"
     config.write_text(f"""
 [youtube]
@@ -301,7 +301,8 @@ api_url = "{fake.url}"
 """)
     env = {**os.environ, "TEST_YOUTUBE_KEY": key, "VIGIL_LOG_FORMAT": "json"}
     return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "youtube", "--config",
-                             str(config), "--broker", broker.url, "--metrics-port", "0"],
+                             str(config), "--broker", broker.url,
+                             "--metrics-port", str(metrics_port)],
                             cwd=REPO, env=env, stdout=(tmp_path / log).open("ab"),
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
