@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import threading
 import time
 from datetime import datetime, timezone
 
@@ -22,7 +19,8 @@ from connectors.launch import load_platform_config
 from connectors.polling import PlatformError
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, MemoryCursors, MemorySink, start_connect, stop
 
 T0 = 1793606400.0
 TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.fake-bot-token-Zq9"
@@ -151,7 +149,7 @@ def test_config_names_secrets_by_environment_variable(tmp_path, monkeypatch):
 
 
 # --- a local Discord gateway ----------------------------------------------------------
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     """One bot session at a time: a sequenced event log that RESUME replays from."""
 
     def __init__(self, heartbeat_ms: int = 500):
@@ -173,25 +171,14 @@ class FakeDiscord:
         self.gateway_script: list[tuple[int, dict]] = []
         self.channel_lookups: list[str] = []
         self.disallow_content_intent = False
-        app = web.Application()
+        super().__init__()
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    def routes(self, app):
         app.router.add_get("/api/v10/gateway/bot", self.gateway_bot)
         app.router.add_get("/api/v10/channels/{id}", self.channel)
         app.router.add_get("/gw", self.gateway)
         app.router.add_get("/resume-gw", self.gateway)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.call(self._start())
-
-    def call(self, coro, timeout: float = 10):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
 
     def _authorized(self, request) -> bool:
         return request.headers.get("Authorization") == f"Bot {TOKEN}"
@@ -312,34 +299,8 @@ class FakeDiscord:
             time.sleep(0.05)
         raise AssertionError(f"client at {self.heartbeats[-1:]} never reached seq {self.seq}")
 
-    def close(self):
-        self.call(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
 
 # --- the connector in-process, on a memory sink: sessions that cannot resume ------------
-class MemorySink:
-    def __init__(self):
-        self.posts: list[tuple[str, dict]] = []
-
-    async def produce(self, community, payload, *, fmt, platform, connector):
-        self.posts.append((community, json.loads(payload)))
-
-    async def flush(self):
-        pass
-
-
-class MemoryCursors:
-    def __init__(self, saved: dict | None = None):
-        self.saved = saved
-
-    async def load(self, key):
-        return dict(self.saved) if self.saved else None
-
-    async def save(self, key, cursor):
-        self.saved = cursor
-
-
 async def run_until(src: DiscordSource, done, timeout_s: float = 20.0):
     async def watch():
         deadline = time.monotonic() + timeout_s
@@ -368,13 +329,14 @@ def test_an_expired_session_identifies_afresh_and_fatal_closes_stop():
             if fake.live is not None and not sent:
                 sent.append(asyncio.run_coroutine_threadsafe(
                     fake.dispatch("MESSAGE_CREATE", message(1)), fake.loop))
-            return bool(sink.posts)
+            return bool(sink.items)
         asyncio.run(run_until(src, deliver_once_ready))
         # op 9 (false) on the resume: wait 1-5 s, then a new session on /gateway/bot's URL
         assert fake.resumes == [("sess-expired", 41, "/resume-gw")]
         assert len(fake.identifies) == 1 and fake.identifies[0]["intents"] == INTENTS == 33281
-        assert [c for c, _ in sink.posts] == [f"discord:{GUILD}/{GENERAL}"]
-        assert cursors.saved["session_id"] == "sess-1" and cursors.saved["seq"] == 3
+        assert [c for c, _ in sink.items] == [f"discord:{GUILD}/{GENERAL}"]
+        saved = cursors.saved[src.key]
+        assert saved["session_id"] == "sess-1" and saved["seq"] == 3
         assert fake.closes and all(code not in (1000, 1001) for code in fake.closes)
 
         # the developer portal does not allow the Message Content intent: stop, say why
@@ -396,8 +358,7 @@ def test_an_expired_session_identifies_afresh_and_fatal_closes_stop():
 
 # --- the real `vigil connect discord` against the local gateway and a broker -----------
 def start_connector(broker, tmp_path, fake: FakeDiscord) -> subprocess.Popen:
-    config = tmp_path / "discord.toml"
-    config.write_text(f"""
+    return start_connect("discord", broker, tmp_path, f"""
 [discord]
 name = "acme"
 token_env = "TEST_DISCORD_TOKEN"
@@ -407,12 +368,7 @@ api_url = "{fake.url}/api/v10"
 reconnect_base_s = 0.1
 [discord.communities]
 "{GENERAL}" = "acme-discord/#general"
-""")
-    env = {**os.environ, "TEST_DISCORD_TOKEN": TOKEN, "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "discord", "--config",
-                             str(config), "--broker", broker.url], cwd=REPO, env=env,
-                            stdout=(tmp_path / "connect.log").open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+""", {"TEST_DISCORD_TOKEN": TOKEN})
 
 
 def raw_id(value: bytes) -> str:
@@ -516,8 +472,7 @@ def test_discord_connector_resumes_through_drops_reconnects_and_restarts(broker,
 
         # 5) a restart: SIGTERM, messages meanwhile, start again -> RESUME replays them
         seq = fake.caught_up()
-        proc.terminate()
-        assert proc.wait(20) == 0
+        assert stop(proc) == 0
         assert fake.closes[-1] == 4000  # not 1000/1001: the session stays resumable
         fake.publish(("MESSAGE_CREATE", message(14, content="where did everyone go?")),
                      ("MESSAGE_CREATE", message(15, channel=THREAD)),
@@ -537,8 +492,7 @@ def test_discord_connector_resumes_through_drops_reconnects_and_restarts(broker,
         assert fake.channel_lookups == [LATE_THREAD, THREAD]
         assert all(isinstance(b, int) or b is None for b in fake.heartbeats)
         assert proc.poll() is None
-        proc.terminate()
-        assert proc.wait(20) == 0
+        assert stop(proc) == 0
         proc = None
         log = (tmp_path / "connect.log").read_text()
         assert TOKEN not in log and "fake-bot-token" not in log

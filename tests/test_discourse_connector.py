@@ -5,16 +5,9 @@ Retry-After, 503), and a real one in webhook mode called like Discourse calls it
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import socket
 import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from aiohttp import web
@@ -23,7 +16,9 @@ from connectors.discourse import DiscourseWebhookSource, parse_discourse, sign
 from connectors.push import Rejected
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from streams.broker import free_port
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, post_json, start_connect, stop, wait_serving
 
 T0 = 1793606400.0
 API_KEY, HOOK_SECRET = "discourse-key-4f9a1c", "discourse-hook-secret-77ab"
@@ -203,7 +198,7 @@ def test_webhook_events_are_keyed_identified_and_filtered():
 
 
 # --- the poll mode against a local Discourse -------------------------------------------
-class FakeDiscourse:
+class FakeDiscourse(LocalServer):
     """/posts.json newest id first, 3 per page, ``before`` pages older; scripted failures."""
 
     PAGE = 3
@@ -212,19 +207,11 @@ class FakeDiscourse:
         self.posts: list[dict] = []
         self.requests: list[tuple[float, str, int, dict]] = []
         self.script: list[tuple[int, dict]] = []  # (status, headers) for the next /posts.json
-        app = web.Application()
+        super().__init__()
+
+    def routes(self, app):
         app.router.add_get("/posts.json", self.latest)
         app.router.add_get("/categories.json", self.categories)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
     def _denied(self, request):
         if (request.headers.get("Api-Key"), request.headers.get("Api-Username")) != (API_KEY, "vigil"):
@@ -254,23 +241,9 @@ class FakeDiscourse:
         page = sorted((p for p in self.posts if p["id"] < before), key=lambda p: -p["id"])[:self.PAGE]
         return web.json_response({"latest_posts": page}, headers=headers)
 
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-def connect(broker, tmp_path, table: str, env: dict) -> subprocess.Popen:
-    config = tmp_path / "discourse.toml"
-    config.write_text(table)
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "discourse",
-                             "--config", str(config), "--broker", broker.url],
-                            cwd=REPO, env={**os.environ, "VIGIL_LOG_FORMAT": "json", **env},
-                            stdout=(tmp_path / "connect.log").open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-
 
 def start_poller(broker, tmp_path, fake: FakeDiscourse) -> subprocess.Popen:
-    return connect(broker, tmp_path, f"""
+    return start_connect("discourse", broker, tmp_path, f"""
 [discourse]
 name = "acme-poll"
 base_url = "{fake.url}"
@@ -280,11 +253,6 @@ api_username = "vigil"
 categories = ["support", 9]
 poll_interval_s = 0.3
 """, {"TEST_DISCOURSE_KEY": API_KEY})
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
 
 
 def produced(broker, key: bytes, expected: int) -> list[tuple[str, dict]]:
@@ -354,20 +322,8 @@ def test_discourse_poller_pages_backs_off_filters_and_resumes_without_repeats(br
 
 
 # --- the webhook mode, called like Discourse calls it -----------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def deliver(port: int, body: bytes, headers: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/discourse", data=body, headers=headers,
-                                 method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+    return post_json(f"http://127.0.0.1:{port}/discourse", body, headers)
 
 
 @pytest.mark.integration
@@ -377,7 +333,7 @@ def test_discourse_webhook_takes_signed_post_events_once(broker, tmp_path):
 
     create_topics(Settings.load(env={}, broker=broker.url))
     port = free_port()
-    proc = connect(broker, tmp_path, f"""
+    proc = start_connect("discourse", broker, tmp_path, f"""
 [discourse]
 name = "acme-hook"
 mode = "webhook"
@@ -389,14 +345,7 @@ max_body_bytes = 8192
     log = tmp_path / "connect.log"
     key = b"hooks.acme.test"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+        wait_serving(port, proc, log)
 
         def send(obj, event="post_created", event_id=1, **kw):
             body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()

@@ -4,12 +4,8 @@ Reddit's payloads through the normaliser."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
-import threading
 import time
 
 import pytest
@@ -18,7 +14,8 @@ from aiohttp import web
 from connectors.reddit import parse_reddit
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, start_connect, stop
 
 T0 = 1793606400.0
 
@@ -72,7 +69,7 @@ def test_broken_reddit_payloads_are_dead_lettered_with_a_reason():
 
 
 # --- the connector against a local Reddit ---------------------------------------------
-class FakeReddit:
+class FakeReddit(LocalServer):
     """Listings newest first, 3 per page, with scripted failures."""
 
     def __init__(self):
@@ -82,19 +79,11 @@ class FakeReddit:
         self.script: list[tuple[int, dict]] = []  # (status, headers) for the next listing calls
         self.tokens = 0
         self.expire_token = False
-        app = web.Application()
+        super().__init__()
+
+    def routes(self, app):
         app.router.add_post("/api/v1/access_token", self.token)
         app.router.add_get("/r/{sub}/{kind}", self.listing)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
     async def token(self, request):
         auth = request.headers.get("Authorization", "")
@@ -121,14 +110,9 @@ class FakeReddit:
         return web.json_response({"kind": "Listing", "data": {"children": page, "after": nxt}},
                                  headers={"X-Ratelimit-Used": "1", **headers})
 
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
 
 def start_connector(broker, tmp_path, fake: FakeReddit, metrics_port: int = 0) -> subprocess.Popen:
-    config = tmp_path / "reddit.toml"
-    config.write_text(f"""
+    return start_connect("reddit", broker, tmp_path, f"""
 [reddit]
 name = "acme"
 client_id_env = "TEST_REDDIT_ID"
@@ -138,19 +122,8 @@ subreddits = ["acmegames"]
 poll_interval_s = 0.3
 auth_url = "{fake.url}/api/v1/access_token"
 api_url = "{fake.url}"
-""")
-    env = {**os.environ, "TEST_REDDIT_ID": "id", "TEST_REDDIT_SECRET": "reddit-secret-xyz",
-           "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "reddit", "--config",
-                             str(config), "--broker", broker.url, "--metrics-port", str(metrics_port)],
-                            cwd=REPO, env=env,
-                            stdout=(tmp_path / "connect.log").open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
+""", {"TEST_REDDIT_ID": "id", "TEST_REDDIT_SECRET": "reddit-secret-xyz"},
+                         metrics_port=metrics_port)
 
 
 def raw_ids(broker, expected: int) -> list[tuple[str, str, dict]]:

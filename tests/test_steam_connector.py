@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import threading
 import time
 
 import aiohttp
@@ -20,7 +17,8 @@ from connectors.polling import PoliteHttp
 from connectors.steam import SteamSource, parse_steam
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, start_connect, stop
 
 T0 = 1793606400
 CYBERPUNK, CS = 1091500, 730
@@ -106,7 +104,7 @@ def test_broken_steam_payloads_are_dead_lettered_with_a_reason():
 
 
 # --- a local Steam store ------------------------------------------------------------
-class FakeSteam:
+class FakeSteam(LocalServer):
     """``/appreviews/<appid>``: newest first, 3 per page, cursors like Steam's (opaque
     base64 with + / =, naming the last review returned), scripted failures."""
 
@@ -116,18 +114,10 @@ class FakeSteam:
         self.script: list[tuple[int, dict]] = []
         self.tokens: dict[str, tuple] = {}
         self.sticky: set[int] = set()
-        app = web.Application()
-        app.router.add_get("/appreviews/{appid}", self.appreviews)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        super().__init__()
 
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    def routes(self, app):
+        app.router.add_get("/appreviews/{appid}", self.appreviews)
 
     async def appreviews(self, request):
         appid, q = int(request.match_info["appid"]), request.query
@@ -161,10 +151,6 @@ class FakeSteam:
             body["query_summary"] = {"num_reviews": len(page), "review_score": 5,
                                      "total_reviews": len(items)}
         return web.json_response(body)
-
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 @pytest.fixture
@@ -222,24 +208,13 @@ KEYS = {b"steam:cyberpunk", b"steam:app/730"}
 
 
 def start_connector(broker, tmp_path, fake: FakeSteam) -> subprocess.Popen:
-    config = tmp_path / "steam.toml"
-    config.write_text(f"""
+    return start_connect("steam", broker, tmp_path, f"""
 [steam]
 name = "acme"
 apps = [{{id = {CYBERPUNK}, community = "steam:cyberpunk"}}, {CS}, 999]
 poll_interval_s = 0.3
 api_url = "{fake.url}"
-""")
-    env = {**os.environ, "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "steam", "--config",
-                             str(config), "--broker", broker.url, "--metrics-port", "0"],
-                            cwd=REPO, env=env, stdout=(tmp_path / "connect.log").open("ab"),
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
+""", metrics_port=0)
 
 
 def raw(broker, expected: int) -> list[tuple[str, str, dict]]:

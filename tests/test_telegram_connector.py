@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -22,7 +20,8 @@ from connectors.push import Rejected
 from connectors.telegram import TelegramWebhookSource, parse_telegram
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, start_connect, stop
 
 T0 = 1793606400
 GROUP, CHANNEL, OTHER = -1001234567890, -1009876543210, -1005555555555
@@ -160,7 +159,7 @@ def test_network_errors_that_name_the_url_lose_the_token():
 
 
 # --- a local Bot API --------------------------------------------------------------------
-class FakeBotApi:
+class FakeBotApi(LocalServer):
     """getUpdates with Telegram's offset semantics: an offset confirms (and forgets)
     every update below it; without new updates the call is held up to ``timeout`` s."""
 
@@ -170,18 +169,10 @@ class FakeBotApi:
         self.script: list[tuple[int, dict, dict]] = []  # (status, body, headers) for getUpdates
         self.lock = threading.Lock()
         self.next_id = 700000001
-        app = web.Application()
-        app.router.add_post("/bot{token}/{method}", self.method)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        super().__init__()
 
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    def routes(self, app):
+        app.router.add_post("/bot{token}/{method}", self.method)
 
     def add(self, *updates: dict) -> None:
         with self.lock:
@@ -221,15 +212,10 @@ class FakeBotApi:
         call.update(status=200, returned=len(result))
         return web.json_response({"ok": True, "result": result})
 
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
 
 def start_connector(broker, tmp_path, api_url: str, extra: str = "", log: str = "connect.log",
                     name: str = "acme") -> subprocess.Popen:
-    config = tmp_path / "telegram.toml"
-    config.write_text(f"""
+    return start_connect("telegram", broker, tmp_path, f"""
 [telegram]
 name = "{name}"
 token_env = "TEST_TELEGRAM_TOKEN"
@@ -239,18 +225,7 @@ api_url = "{api_url}"
 long_poll_s = 2
 limit = 3
 {extra}
-""")
-    env = {**os.environ, "TEST_TELEGRAM_TOKEN": TOKEN, "TEST_TELEGRAM_SECRET": SECRET,
-           "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "telegram", "--config",
-                             str(config), "--broker", broker.url], cwd=REPO, env=env,
-                            stdout=(tmp_path / log).open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
+""", {"TEST_TELEGRAM_TOKEN": TOKEN, "TEST_TELEGRAM_SECRET": SECRET}, log=log)
 
 
 def raw_updates(broker, keys: tuple[bytes, ...], expected: int,

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import threading
 import time
 
 import pytest
@@ -19,7 +16,8 @@ from connectors.polling import PlatformError
 from connectors.twitch import TwitchSource, parse_irc, parse_twitch
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, MemoryCursors, MemorySink, start_connect, stop
 
 T0 = 1793606400.0
 ROOMS = {"acmegames": "1001", "acmesupport": "1002"}
@@ -152,28 +150,18 @@ class Conn:
         return [c for _, chans in self.joins for c in chans]
 
 
-class FakeTwitch:
+class FakeTwitch(LocalServer):
     def __init__(self, token: str = "twitch-secret-token-xyz"):
         self.token, self.answer_pings = token, True
         self.conns: list[Conn] = []
         self.refreshes: list[dict] = []
-        app = web.Application()
+        super().__init__()
+        # the chat is a WebSocket at the root; HTTP (the token refresh) beside it
+        self.url, self.http = f"ws://127.0.0.1:{self.port}/", self.url
+
+    def routes(self, app):
         app.router.add_get("/", self.irc)
         app.router.add_post("/oauth2/token", self.refresh)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.call(self._start())
-
-    def call(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url, self.http = f"ws://127.0.0.1:{port}/", f"http://127.0.0.1:{port}"
 
     async def irc(self, request):
         ws = web.WebSocketResponse()
@@ -250,34 +238,8 @@ class FakeTwitch:
         """Cut the TCP connection without a WebSocket close."""
         self.loop.call_soon_threadsafe(self.conns[-1].request.transport.abort)
 
-    def close(self):
-        self.call(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
 
 # --- the source in-process, with an in-memory sink and cursor store --------------------
-class MemorySink:
-    def __init__(self):
-        self.items: list[tuple[str, dict]] = []
-
-    async def produce(self, community, payload, *, fmt, platform, connector):
-        self.items.append((community, json.loads(payload)))
-
-    async def flush(self):
-        pass
-
-
-class MemoryCursors:
-    def __init__(self):
-        self.saved: dict = {}
-
-    async def load(self, key):
-        return self.saved.get(key)
-
-    async def save(self, key, cursor):
-        self.saved[key] = cursor
-
-
 async def until(predicate, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -367,8 +329,7 @@ def test_expired_token_is_refreshed_once_and_a_bad_one_stops_the_source():
 # --- the real `vigil connect twitch` against the local server and broker --------------
 def start_connector(broker, tmp_path, fake: FakeTwitch, token: str, log: str = "connect.log"
                     ) -> subprocess.Popen:
-    config = tmp_path / "twitch.toml"
-    config.write_text(f"""
+    return start_connect("twitch", broker, tmp_path, f"""
 [twitch]
 name = "acme"
 nick = "vigil_bot"
@@ -378,17 +339,7 @@ irc_url = "{fake.url}"
 reconnect_base_s = 0.2
 [twitch.communities]
 acmesupport = "acme-support"
-""")
-    env = {**os.environ, "TEST_TWITCH_TOKEN": token, "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "twitch", "--config",
-                             str(config), "--broker", broker.url], cwd=REPO, env=env,
-                            stdout=(tmp_path / log).open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
+""", {"TEST_TWITCH_TOKEN": token}, log=log)
 
 
 KEYS = (b"twitch:#acmegames", b"acme-support")

@@ -4,19 +4,15 @@ called over HTTP like a sender would."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from connectors.push import Rejected
 from connectors.webhook import WebhookSource, sign
-from tests.conftest import REPO, read_topic
+from streams.broker import free_port
+from tests.conftest import read_topic
+from tests.connector_kit import post_json, start_connect, stop, wait_serving
 
 SECRET, OLD = "hook-secret-abc123", "old-secret-def456"
 
@@ -32,13 +28,7 @@ def post(port: int, body: bytes, *, secret: str = SECRET, ts: float | None = Non
     stamp = str(int(ts if ts is not None else time.time()))
     headers = {"Content-Type": content_type, "X-Vigil-Timestamp": stamp,
                "X-Vigil-Signature": signature or sign(secret.encode(), stamp, body)}
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/posts", data=body, headers=headers,
-                                 method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+    return post_json(f"http://127.0.0.1:{port}/posts", body, headers)
 
 
 # --- verification, without a broker -------------------------------------------------
@@ -79,12 +69,6 @@ def test_posts_are_keyed_and_identified_from_the_body():
 
 
 # --- the real process ---------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def hook(broker, tmp_path_factory):
     from config.settings import Settings
@@ -93,8 +77,7 @@ def hook(broker, tmp_path_factory):
     create_topics(Settings.load(env={}, broker=broker.url))
     tmp = tmp_path_factory.mktemp("webhook")
     port = free_port()
-    config = tmp / "webhook.toml"
-    config.write_text(f"""
+    proc = start_connect("webhook", broker, tmp, f"""
 [webhook]
 name = "helpdesk"
 secret_env = "TEST_HOOK_SECRET"
@@ -102,24 +85,11 @@ previous_secret_env = "TEST_HOOK_SECRET_OLD"
 port = {port}
 path = "/posts"
 max_body_bytes = 4096
-""")
+""", {"TEST_HOOK_SECRET": SECRET, "TEST_HOOK_SECRET_OLD": OLD})
     log = tmp / "connect.log"
-    env = {**os.environ, "TEST_HOOK_SECRET": SECRET, "TEST_HOOK_SECRET_OLD": OLD,
-           "VIGIL_LOG_FORMAT": "json"}
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "webhook",
-                             "--config", str(config), "--broker", broker.url], cwd=REPO, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    wait_serving(port, proc, log)
     yield port, proc, log
-    proc.terminate()
-    assert proc.wait(20) == 0
+    assert stop(proc) == 0
 
 
 def on_broker(broker, *, at_least: int) -> list:

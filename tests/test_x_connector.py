@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import threading
 import time
 from datetime import datetime, timezone
 
@@ -20,7 +17,8 @@ from aiohttp import web
 from connectors.x import parse_x
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
 from models.pseudonym import Pseudonymizer
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, MemoryCursors, MemorySink, start_connect, stop
 
 T0 = 1793606400.0
 TOKEN = "x-bearer-AAAA-secret-123"
@@ -117,7 +115,7 @@ DISCONNECT = {"errors": [{"title": "operational-disconnect",
                           "type": "https://api.twitter.com/2/problems/operational-disconnect"}]}
 
 
-class FakeX:
+class FakeX(LocalServer):
     """Rules, a filtered stream and recent search over one archive of tweets.
 
     ``script`` says what each stream connect gets: ("drop", n) n tweets then a cut TCP
@@ -138,24 +136,13 @@ class FakeX:
         self.missed: list[str] = []  # ids posted while no stream was connected
         self.live = 0  # streams that reached the point of delivering tweets
         self.stream_params: dict = {}
-        app = web.Application()
+        super().__init__()
+
+    def routes(self, app):
         app.router.add_get("/2/tweets/search/stream/rules", self.get_rules)
         app.router.add_post("/2/tweets/search/stream/rules", self.post_rules)
         app.router.add_get("/2/tweets/search/stream", self.stream)
         app.router.add_get("/2/tweets/search/recent", self.search)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.call(self._start())
-
-    def call(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
     def authorized(self, request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {TOKEN}"
@@ -303,32 +290,6 @@ class FakeX:
             assert time.monotonic() < deadline, f"no live stream; connects={self.connects}"
             time.sleep(0.05)
 
-    def close(self):
-        self.call(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-class MemorySink:
-    def __init__(self):
-        self.items: list[tuple[str, dict]] = []
-
-    async def produce(self, community, payload, *, fmt, platform, connector):
-        self.items.append((community, json.loads(payload)))
-
-    async def flush(self):
-        pass
-
-
-class MemoryCursors:
-    def __init__(self):
-        self.saved: dict = {}
-
-    async def load(self, key):
-        return self.saved.get(key)
-
-    async def save(self, key, cursor):
-        self.saved[key] = json.loads(json.dumps(cursor))
-
 
 def run_source(source, until, timeout_s: float = 20.0):
     """Run an in-process XSource until ``until()`` or it ends; its exception, if any."""
@@ -420,8 +381,7 @@ def test_refusals_stop_the_connector(monkeypatch):
 
 
 def start_connector(broker, tmp_path, fake: FakeX) -> subprocess.Popen:
-    config = tmp_path / "x.toml"
-    config.write_text(f"""
+    return start_connect("x", broker, tmp_path, f"""
 [x]
 name = "acme"
 bearer_token_env = "TEST_X_BEARER"
@@ -433,18 +393,7 @@ stall_timeout_s = 1.0
 network_backoff_s = 0.05
 http_backoff_s = 0.2
 rate_limit_backoff_s = 0.5
-""")
-    env = {**os.environ, "TEST_X_BEARER": TOKEN, "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "x", "--config",
-                             str(config), "--broker", broker.url],
-                            cwd=REPO, env=env,
-                            stdout=(tmp_path / "connect.log").open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
+""", {"TEST_X_BEARER": TOKEN})
 
 
 def raw(broker, expected: int) -> list[tuple[str, str, dict]]:

@@ -9,8 +9,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
-import threading
 import time
 
 import aiohttp
@@ -23,7 +21,8 @@ from models.eventtime import to_iso
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
 from models.pseudonym import Pseudonymizer
 from streams.metrics import REGISTRY
-from tests.conftest import REPO, read_topic
+from tests.conftest import read_topic
+from tests.connector_kit import LocalServer, start_connect, stop
 
 T0 = 1793606400.0
 KEY = "yt-test-key-AIzaSyX9"
@@ -137,7 +136,7 @@ def error(status: int, reason: str, headers: dict | None = None) -> web.Response
                              status=status, headers=headers or {})
 
 
-class FakeYouTube:
+class FakeYouTube(LocalServer):
     """commentThreads.list: threads newest first, 2 per page; a quota that can run out."""
 
     def __init__(self):
@@ -147,18 +146,10 @@ class FakeYouTube:
         self.script: list[tuple[int, dict, str]] = []  # (status, headers, reason) for next calls
         # (time, feed, pageToken, status, key in the header?, error reason)
         self.requests: list[tuple[float, str, str, int, bool, str]] = []
-        app = web.Application()
-        app.router.add_get("/youtube/v3/commentThreads", self.comment_threads)
-        self.runner = web.AppRunner(app)
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        super().__init__()
 
-    async def _start(self):
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    def routes(self, app):
+        app.router.add_get("/youtube/v3/commentThreads", self.comment_threads)
 
     async def comment_threads(self, request):
         q = request.query
@@ -189,10 +180,6 @@ class FakeYouTube:
         if start + 2 < len(items):
             body["nextPageToken"] = f"p{start + 2}"
         return web.json_response(body)
-
-    def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 @pytest.fixture
@@ -288,8 +275,7 @@ KEYS = {b"youtube:acme/trailer", f"youtube:{CHANNEL}".encode()}
 
 def start_connector(broker, tmp_path, fake: FakeYouTube, *, key: str = KEY,
                     log: str = "connect.log", metrics_port: int = 0) -> subprocess.Popen:
-    config = tmp_path / "youtube.toml"
-    config.write_text(f"""
+    return start_connect("youtube", broker, tmp_path, f"""
 [youtube]
 name = "acme"
 api_key_env = "TEST_YOUTUBE_KEY"
@@ -298,18 +284,7 @@ channels = ["{CHANNEL}"]
 poll_interval_s = 0.3
 quota_exceeded_retry_s = 1.5
 api_url = "{fake.url}"
-""")
-    env = {**os.environ, "TEST_YOUTUBE_KEY": key, "VIGIL_LOG_FORMAT": "json"}
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "youtube", "--config",
-                             str(config), "--broker", broker.url,
-                             "--metrics-port", str(metrics_port)],
-                            cwd=REPO, env=env, stdout=(tmp_path / log).open("ab"),
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.terminate()
-    return proc.wait(20)
+""", {"TEST_YOUTUBE_KEY": key}, log=log, metrics_port=metrics_port)
 
 
 def raw(broker, expected: int) -> list[tuple[str, str, dict, dict]]:
