@@ -62,12 +62,30 @@ class AsyncRawSink:
         self._producer = None
         self._pending: list = []
 
-    async def start(self) -> None:
+    async def start(self, *, attempts: int = 5, timeout_s: float = 30.0) -> None:
+        """Connect, giving up on an attempt after ``timeout_s`` (a lost metadata answer
+        must not leave a connector waiting silently for ever)."""
+        import asyncio
+
+        import structlog
         from aiokafka import AIOKafkaProducer
 
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                          linger_ms=5, client_id="vigil-connector")
-        await self._producer.start()
+        for attempt in range(1, attempts + 1):
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                        linger_ms=5, client_id="vigil-connector")
+            try:
+                await asyncio.wait_for(producer.start(), timeout_s)
+            except asyncio.TimeoutError:
+                structlog.get_logger("vigil.connect").warning(
+                    "broker_connect_timeout", attempt=attempt, timeout_s=timeout_s)
+                try:
+                    await asyncio.wait_for(producer.stop(), 5)
+                except Exception:  # noqa: BLE001 - a half-started client; drop it
+                    pass
+                continue
+            self._producer = producer
+            return
+        raise TimeoutError(f"could not connect to {self.bootstrap} in {attempts} attempts")
 
     async def produce(self, community: Optional[str], payload: bytes, *, fmt: str,
                       platform: str, connector: str) -> None:

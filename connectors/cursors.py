@@ -65,7 +65,24 @@ class CursorStore:
         self.bootstrap, self.topic, self.idle_s = bootstrap, topic, idle_s
         self._producer = None
 
-    async def load(self, key: str) -> Optional[dict[str, Any]]:
+    async def load(self, key: str, *, attempts: int = 5,
+                   timeout_s: float = 30.0) -> Optional[dict[str, Any]]:
+        """The latest cursor saved under ``key``, or None. A read that does not finish
+        within ``timeout_s`` is abandoned and tried again with a new client: a connector
+        must not wait silently for ever on a broker that lost a request."""
+        import asyncio
+
+        import structlog
+
+        for attempt in range(1, attempts + 1):
+            try:
+                return await asyncio.wait_for(self._load(key), timeout_s)
+            except asyncio.TimeoutError:
+                structlog.get_logger("vigil.connect").warning(
+                    "cursor_load_timeout", key=key, attempt=attempt, timeout_s=timeout_s)
+        raise TimeoutError(f"could not read {self.topic} for {key} in {attempts} attempts")
+
+    async def _load(self, key: str) -> Optional[dict[str, Any]]:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,

@@ -73,6 +73,7 @@ def run_source(platform: str, config: Path, bootstrap: str) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, source.stop.set)
+        log.info("connector_starting", platform=platform, name=source.name)
         await sink.start()
         try:
             await source.run()
