@@ -10,8 +10,10 @@ produced and flushed (acks=all) *before* its cursor is saved. A crash between th
 re-fetches that one page, and the post ids saved with the previous cursor, plus the
 pipeline's dedup window on (platform, post id), drop what was already sent.
 
-Loading reads the topic from the beginning until it has been idle for a moment rather
-than "to the end offset": the embedded broker reports end offsets wrongly.
+Loading reads the topic from the beginning up to the high watermark named by the first
+fetch answer, not "to the end offset" (the embedded broker reports end offsets wrongly)
+and not "until idle" (other connectors save their cursors every few seconds, so the
+topic may never be idle).
 """
 
 from __future__ import annotations
@@ -94,11 +96,16 @@ class CursorStore:
             partitions = consumer.partitions_for_topic(self.topic)
             if not partitions:
                 return None
-            consumer.assign([TopicPartition(self.topic, p) for p in partitions])
+            tps = [TopicPartition(self.topic, p) for p in partitions]
+            consumer.assign(tps)
             await consumer.seek_to_beginning()
             latest: Optional[dict] = None
+            # Read up to the high watermark of the first fetch answer: fixed, so that other
+            # connectors saving their cursors meanwhile cannot keep us reading for ever.
+            # (Fetch answers carry the right watermark even where ListOffsets does not.)
+            target: dict = {}
             idle_since = time.monotonic()
-            while time.monotonic() - idle_since < self.idle_s:
+            while True:
                 batch = await consumer.getmany(timeout_ms=200)
                 if any(batch.values()):
                     idle_since = time.monotonic()
@@ -106,6 +113,15 @@ class CursorStore:
                     for m in messages:
                         if m.key is not None and m.key.decode() == key:
                             latest = json.loads(m.value) if m.value else None
+                for tp in tps:
+                    if tp not in target and consumer.highwater(tp) is not None:
+                        target[tp] = consumer.highwater(tp)
+                if len(target) == len(tps):
+                    positions = [await consumer.position(tp) for tp in tps]
+                    if all(pos >= target[tp] for pos, tp in zip(positions, tps)):
+                        break
+                elif time.monotonic() - idle_since >= self.idle_s:
+                    break  # no fetch answer named a watermark: an empty, idle topic
             return latest
         finally:
             await consumer.stop()

@@ -52,3 +52,43 @@ def test_sink_start_gives_up_on_a_broker_that_never_answers(black_hole):
     sink = AsyncRawSink(black_hole)
     with pytest.raises(TimeoutError, match="2 attempts"):
         asyncio.run(sink.start(attempts=2, timeout_s=0.5))
+
+
+@pytest.mark.integration
+def test_cursor_load_finishes_while_other_connectors_keep_saving(broker):
+    """Other connectors save their cursors every few hundred milliseconds: the topic is
+    never idle, and a load must still end, with this connector's latest cursor."""
+    from config.settings import Settings
+    from streams.admin import create_topics
+
+    create_topics(Settings.load(env={}, broker=broker.url))
+
+    async def scenario():
+        mine, others = CursorStore(broker.bootstrap), CursorStore(broker.bootstrap)
+        await mine.save("reddit:acme", {"feeds": {"/r/a/new": 1}})
+        await mine.save("reddit:acme", {"feeds": {"/r/a/new": 2}})
+        busy = asyncio.Event()
+
+        async def chatter():
+            n = 0
+            while True:
+                n += 1
+                await others.save("youtube:acme", {"quota": {"used": n}})
+                busy.set()
+                await asyncio.sleep(0.05)
+
+        writer = asyncio.create_task(chatter())
+        await busy.wait()
+        try:
+            loaded = await mine.load("reddit:acme", attempts=1, timeout_s=15)
+            other = await mine.load("youtube:acme", attempts=1, timeout_s=15)
+            absent = await mine.load("steam:none", attempts=1, timeout_s=15)
+        finally:
+            writer.cancel()
+            await mine.close()
+            await others.close()
+        return loaded, other, absent
+
+    loaded, other, absent = asyncio.run(scenario())
+    assert loaded["feeds"] == {"/r/a/new": 2}
+    assert other["quota"]["used"] >= 1 and absent is None
