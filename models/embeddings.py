@@ -14,10 +14,12 @@ exact text returns a repeated post's vector without touching the model.
 
 - ``torch-bf16`` (default): sentence-transformers on torch with bf16 autocast.
 - ``torch-fp32``: the same without autocast (also what ``bf16=False`` selects).
-- ``onnx-int8``: ONNX Runtime with per-channel int8 weights (:mod:`models.onnx_minilm`),
-  about 1.6x bf16's throughput with cosine about 0.99 to fp32, and no torch in the
-  process. The model files live in ``onnx_dir`` and are built on first load when they
-  are missing or stale (set-up should build them: ``python -m models.onnx_minilm build``).
+- ``onnx-int8``: ONNX Runtime with per-channel int8 weights (:mod:`models.onnx_minilm`).
+  On 2,000 real tweets, 2 threads, batch 32: 370-450 posts/s (bf16 200, fp32 120),
+  cosine to fp32 mean 0.991, min 0.978; no torch in the process (peak RSS 200 MB
+  against 560 MB, first vectors 0.6 s after start against 5.5 s). The files live in
+  ``onnx_dir`` and are built on first load when missing or stale (set-up should build
+  them: ``python -m models.onnx_minilm build``).
 
 >>> SentenceEmbedder(bf16=False).backend
 'torch-fp32'

@@ -90,16 +90,26 @@ def _expected() -> dict:
             "inputs": list(INPUTS), "output": OUTPUT}
 
 
-def export(out_dir: str | os.PathLike, *, keep_fp32: bool = False) -> Path:
+def export(out_dir: str | os.PathLike, *, keep_fp32: bool = False,
+           only_if_stale: bool = False) -> Path:
     """Export, quantise and verify into ``out_dir``; returns the int8 model's path.
 
     Needs torch and transformers (set-up time only). Writes to a temporary folder
     beside ``out_dir`` and moves the files in, the manifest last, under a lock, so a
-    reader never sees a half-written model and two builders do not interleave.
+    reader never sees a half-written model and two builders do not interleave. With
+    ``only_if_stale``, files that became current while waiting for the lock (another
+    worker built them) are kept.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with _locked(out), tempfile.TemporaryDirectory(dir=out, prefix=".build-") as tmp:
+    with _locked(out):
+        if only_if_stale and not stale_reasons(out):
+            return out / INT8_FILE
+        return _export_locked(out, keep_fp32)
+
+
+def _export_locked(out: Path, keep_fp32: bool) -> Path:
+    with tempfile.TemporaryDirectory(dir=out, prefix=".build-") as tmp:
         tmp = Path(tmp)
         source = _source_dir()
         fp32 = tmp / FP32_FILE
@@ -282,7 +292,7 @@ def ensure(out_dir: str | os.PathLike = DEFAULT_DIR) -> Path:
     if reasons:
         log.warning("onnx_minilm.build", out_dir=str(out_dir), reasons=reasons,
                     note="exporting and quantising MiniLM; this takes under a minute")
-        export(out_dir)
+        export(out_dir, only_if_stale=True)
         log.info("onnx_minilm.built", out_dir=str(out_dir))
     return Path(out_dir) / INT8_FILE
 
