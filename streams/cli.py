@@ -232,6 +232,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                     broker_port=args.broker_port, web_port=args.web_port)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from bench.run import KEYS, run, table
+
+    result = run(quick=args.quick, progress=(lambda m: print(m, file=sys.stderr, flush=True)))
+    if args.json:
+        print(_json.dumps({k: result[k] for k in KEYS} | {"details": result}, default=str))
+    else:
+        print(table(result))
+    return 0
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from streams.schemas import check_schemas, write_schemas
 
@@ -368,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip MiniLM (lexical prior and rules only)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(fn=cmd_eval)
+
+    sp = sub.add_parser("bench", help="measure Vigil against its limits (embedded broker)")
+    sp.add_argument("--quick", action="store_true", help="smaller runs, under 3 minutes")
+    sp.add_argument("--json", action="store_true", help="one JSON object (stable keys)")
+    sp.set_defaults(fn=cmd_bench)
 
     sp = sub.add_parser("schemas", help="write or check the JSON Schemas in streams/schemas/")
     sp.add_argument("action", choices=("write", "check"))

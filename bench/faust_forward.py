@@ -1,0 +1,31 @@
+"""The framework limit: a Faust agent that forwards records unchanged.
+
+    BENCH_BROKER=kafka://127.0.0.1:9092 python -m bench.faust_forward worker -l warn
+
+Same broker settings as Vigil's worker (fetch wait, session timeout for Tansu), raw
+bytes in and out, no records or tables: what Faust itself costs per event.
+"""
+
+from __future__ import annotations
+
+import os
+
+import faust
+
+app = faust.App("vigil-bench-forward", broker=os.environ.get("BENCH_BROKER", "kafka://localhost:9092"),
+                value_serializer="raw", key_serializer="raw", topic_partitions=4,
+                broker_session_timeout=10, broker_heartbeat_interval=3,
+                consumer_auto_offset_reset="earliest", producer_linger_ms=5)
+source = app.topic("bench.forward.in", value_serializer="raw", key_serializer="raw")
+sink = app.topic("bench.forward.out", value_serializer="raw", key_serializer="raw")
+
+
+@app.agent(source)
+async def forward(stream):
+    async for event in stream.events():
+        # event.value: the record's bytes, unchanged
+        await sink.send(key=event.key, value=event.value)
+
+
+if __name__ == "__main__":
+    app.main()
