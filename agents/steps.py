@@ -61,7 +61,9 @@ class Steps:
         self.communities = communities or load_communities(
             settings.communities_file or None, pseudonymize=pseudonymize)
         embedder = (SentenceEmbedder(batch_size=settings.embedding_batch_size,
-                                     bf16=settings.embedding_bf16)
+                                     backend=settings.embedding_backend,
+                                     bf16=settings.embedding_bf16,
+                                     onnx_dir=settings.embedding_onnx_dir)
                     if settings.embeddings else None)
         self.toxicity = ToxicityModel(embedder=embedder, policy_for=self._policy_for)
         # community -> online topics; only where there are embeddings to cluster

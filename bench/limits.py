@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -126,23 +126,24 @@ def faust_forward(broker_url: str, bootstrap: str, values: Sequence[bytes],
             proc.kill()
 
 
-def model_rate(texts: Sequence[str], batch_size: int = 32, warmup: int = 64) -> dict:
+def model_rate(texts: Sequence[str], batch_size: int = 32, warmup: int = 64,
+               backend: str = "onnx-int8", onnx_dir: Optional[str] = None) -> float:
     """Posts/s of the embedding model alone (every text distinct: no cache hits)."""
     from models.embeddings import SentenceEmbedder
 
-    emb = SentenceEmbedder(batch_size=batch_size, cache_size=0).load()
+    emb = SentenceEmbedder(batch_size=batch_size, cache_size=0, backend=backend,
+                           onnx_dir=onnx_dir).load()
     emb.embed(list(texts[:warmup]))
     rest = [f"{t} #{i}" for i, t in enumerate(texts[warmup:])]  # distinct texts
     started = time.perf_counter()
     for i in range(0, len(rest), batch_size * 8):
         emb.embed(rest[i:i + batch_size * 8])
-    return {"model_posts_per_s": len(rest) / (time.perf_counter() - started),
-            "model_backend": "torch-bf16" if emb.bf16 else "torch-fp32",
-            "model_batch_size": batch_size}
+    return len(rest) / (time.perf_counter() - started)
 
 
 def main() -> None:  # a quick look without the whole bench
-    print(json.dumps(model_rate([f"post number {i} about the patch" for i in range(400)])))
+    texts = [f"post number {i} about the patch" for i in range(400)]
+    print(json.dumps({b: model_rate(texts, backend=b) for b in ("onnx-int8", "torch-fp32")}))
 
 
 if __name__ == "__main__":

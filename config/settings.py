@@ -26,6 +26,8 @@ __all__ = ["Settings", "SettingsError"]
 #: Used only when no key is configured. Pseudonyms made with it are stable but not
 #: secret: fine for the embedded demo, never for a real community (a warning is logged).
 DEV_PSEUDONYM_KEY = "vigil-development-key-not-secret"
+#: models.embeddings.BACKENDS, spelt out so that settings import no model code
+EMBEDDING_BACKENDS = ("onnx-int8", "torch-bf16", "torch-fp32")
 
 
 class SettingsError(ValueError):
@@ -65,7 +67,11 @@ class Settings:
     toxicity_high_threshold: float = 0.95
     embeddings: bool = True  # MiniLM + the online learner; false: lexical prior and rules only
     embedding_batch_size: int = 32
-    embedding_bf16: bool = True
+    # onnx-int8: 3-3.7x torch fp32, cosine to fp32 >= 0.978 (models/embeddings.py)
+    embedding_backend: str = "onnx-int8"  # onnx-int8 | torch-bf16 | torch-fp32
+    embedding_bf16: bool = True  # older switch: false with torch-bf16 means torch-fp32
+    # built by set-up (python -m models.onnx_minilm build), else on the first load
+    embedding_onnx_dir: str = "var/models/minilm-l6-v2-onnx"
     communities_file: str = ""  # default: the shipped config/communities.toml
     evidence_store_size: int = 50_000  # recent scored posts whose features feedback can teach
     checkpoint_interval_s: float = 1.0
@@ -165,6 +171,8 @@ class Settings:
                 raise bad(name, "must be a positive finite number")
         if not (self.max_clock_skew_s >= 0 and math.isfinite(self.max_clock_skew_s)):
             raise bad("max_clock_skew_s", "must be a finite number >= 0")
+        if self.embedding_backend not in EMBEDDING_BACKENDS:
+            raise bad("embedding_backend", "must be one of " + ", ".join(EMBEDDING_BACKENDS))
         if self.log_format not in ("auto", "json", "console"):
             raise bad("log_format", "must be auto, json or console")
         if not 0 < self.web_port < 65536:

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from config.settings import Settings, SettingsError
+from config.settings import EMBEDDING_BACKENDS, Settings, SettingsError
 
 _MAPPING_FLAGS = (("--text-col", "text_col", "text"), ("--time-col", "time_col", "created_at"),
                   ("--id-col", "id_col", "id"), ("--author-col", "author_col", "author"),
@@ -280,7 +280,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         Path(args.data), text_col=args.text_col, label_col=args.label_col,
         positive={v.strip() for v in args.positive.split(",")},
         feedback_fraction=args.feedback_fraction, seed=args.seed,
-        embeddings=not args.no_embeddings, limit=args.limit, threshold=args.threshold)
+        embeddings=not args.no_embeddings, limit=args.limit, threshold=args.threshold,
+        backend=args.backend or _settings(args).embedding_backend,
+        onnx_dir=_settings(args).embedding_onnx_dir)
     if args.json:
         print(json.dumps(result))
     else:
@@ -379,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, help="use only the first N rows")
     sp.add_argument("--no-embeddings", action="store_true",
                     help="skip MiniLM (lexical prior and rules only)")
+    sp.add_argument("--backend", choices=EMBEDDING_BACKENDS,
+                    help="embeddings engine (default: VIGIL_EMBEDDING_BACKEND)")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.set_defaults(fn=cmd_eval)
 
