@@ -1,6 +1,6 @@
 """The benchmark's corpus: realistic-looking posts written here (no real user data).
 
-3–120 words, five communities on two platforms, ~3 % toxic (so escalations happen),
+3–120 words, twelve communities on two platforms, ~3 % toxic (so escalations happen),
 ~5 % exact duplicates of earlier texts (spam and raids repeat themselves).
 """
 
@@ -16,9 +16,14 @@ WORDS = ("the patch broke my saves again support never answers refund please lov
          "matchmaking queue is slow tonight event rewards look amazing").split()
 TOXIC = ("you fucking idiot", "shut up moron", "go fuck yourself loser",
          "what a pathetic little bitch", "you braindead clown")
-COMMUNITIES = (("reddit", "r/acmegames"), ("reddit", "r/acmesupport"),
-               ("discord", "acme-discord/#general"), ("discord", "acme-discord/#help"),
-               ("reddit", "r/acmeart"))
+# Twelve communities, three per partition of a 4-partition topic (murmur2 of the key), so
+# that a second worker gets an equal share in the scale-out measurement.
+COMMUNITIES = (("reddit", "r/acmegames"), ("reddit", "r/acmeart"), ("discord", "acme-discord/#help"),
+               ("reddit", "r/acmecompetitive"), ("discord", "acme-discord/#bugs"),
+               ("discord", "acme-discord/#art"), ("reddit", "r/acmesupport"),
+               ("reddit", "r/acmelore"), ("reddit", "r/acmetrading"),
+               ("discord", "acme-discord/#general"), ("discord", "acme-discord/#lfg"),
+               ("discord", "acme-discord/#trading"))
 
 
 def make_corpus(n: int, seed: int = 7, start: float | None = None) -> tuple[list[bytes], list[bytes]]:

@@ -60,6 +60,13 @@ class Worker:
     def stats(self) -> tuple[float, float]:
         return _proc_stats(self.proc.pid)
 
+    def ingested(self) -> float:
+        """Raw payloads this worker has read so far (its /metrics)."""
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics",
+                                      timeout=5).read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                   if line.startswith("vigil_posts_ingested_total{"))
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -68,16 +75,19 @@ class Worker:
             self.proc.kill()
 
 
-def throughput(bootstrap: str, worker: Worker, values: Sequence[bytes], keys: Sequence[bytes],
+def throughput(bootstrap: str, workers, values: Sequence[bytes], keys: Sequence[bytes],
                warmup: int, already: int = 0) -> dict:
-    """Sustained posts/s from posts.raw to posts.scored, and CPU s per 1,000 posts."""
-    cpu0, _ = worker.stats()
+    """Sustained posts/s from posts.raw to posts.scored, and CPU s per 1,000 posts
+    (all workers together)."""
+    workers = workers if isinstance(workers, (list, tuple)) else [workers]
+    cpu0 = sum(w.stats()[0] for w in workers)
     produce_all(bootstrap, "posts.raw", values, keys)
     rate = output_rate(bootstrap, "posts.scored", already + len(values), already + warmup,
                        timeout_s=900)
-    cpu1, rss = worker.stats()
-    return {"posts_per_s": rate, "cpu_s_per_1000": (cpu1 - cpu0) / len(values) * 1000,
-            "rss_mb": rss}
+    stats = [w.stats() for w in workers]
+    return {"posts_per_s": rate,
+            "cpu_s_per_1000": (sum(c for c, _ in stats) - cpu0) / len(values) * 1000,
+            "rss_mb": max(r for _, r in stats)}
 
 
 def _timestamps(bootstrap: str, topic: str, key_of, want: int, timeout_s: float) -> dict:

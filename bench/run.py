@@ -11,6 +11,7 @@ forward, ``pipeline_ratio`` = full pipeline ÷ bare model.
 from __future__ import annotations
 
 import json
+import os
 import platform as _platform
 import tempfile
 import time
@@ -26,14 +27,14 @@ KEYS = ("passthrough_posts_per_s", "faust_forward_posts_per_s", "model_posts_per
 
 SIZES = {  # posts per measurement: quick (< 3 min) / full (< 15 min)
     True: {"passthrough": 20_000, "forward": 4_000, "model": 600, "nonml": 4_000,
-           "pipeline": 1_500, "latency_s": 10},
+           "pipeline": 1_500, "latency_s": 10, "scaleout": 4_000},
     False: {"passthrough": 100_000, "forward": 20_000, "model": 3_000, "nonml": 20_000,
-            "pipeline": 8_000, "latency_s": 30},
+            "pipeline": 8_000, "latency_s": 30, "scaleout": 20_000},
 }
+STEPS = ("passthrough", "forward", "model", "nonml", "pipeline", "scaleout")
 
 
 def _broker(log_dir: Path):
-    from config.settings import Settings
     from streams.admin import create_topics
     from streams.broker import EmbeddedBroker
 
@@ -42,79 +43,137 @@ def _broker(log_dir: Path):
     return b
 
 
-def _vigil_path(log_dir: Path, n: int, latency_s: float, *, embeddings: bool) -> dict:
+def _start_workers(broker, log_dir: Path, n: int, *, embeddings: bool) -> list:
+    """``n`` workers in one consumer group, warmed up: each has partitions and models."""
     from streams.broker import free_port
 
+    workers = []
+    for i in range(n):
+        (log_dir / f"w{i}").mkdir(exist_ok=True)
+        workers.append(pipeline.Worker(broker.url, log_dir / f"w{i}", embeddings=embeddings,
+                                       web_port=free_port()))
+    for w in workers:
+        w.wait_ready()
+    done, seed = 0, 100
+    # warm-up rounds until every worker has scored something (the group has settled)
+    while True:
+        warm_v, warm_k = make_corpus(50, seed=seed)
+        pipeline.throughput(broker.bootstrap, workers[0], warm_v, warm_k, warmup=0,
+                            already=done)
+        done, seed = done + len(warm_v), seed + 1
+        if all(w.ingested() for w in workers) or seed > 130:
+            return workers, done
+
+
+def _vigil_path(log_dir: Path, n: int, latency_s: float | None, *, embeddings: bool,
+                workers: int = 1) -> dict:
     broker = _broker(log_dir)
-    worker = pipeline.Worker(broker.url, log_dir, embeddings=embeddings, web_port=free_port())
+    running: list = []
     try:
-        worker.wait_ready()
-        # warm-up: the consumer group joins and the models load before the clock starts
-        warm_v, warm_k = make_corpus(50, seed=1)
-        pipeline.throughput(broker.bootstrap, worker, warm_v, warm_k, warmup=0)
+        running, done = _start_workers(broker, log_dir, workers, embeddings=embeddings)
         values, keys = make_corpus(n, seed=2)
-        tp = pipeline.throughput(broker.bootstrap, worker, values, keys, warmup=n // 10,
-                                 already=len(warm_v))
+        tp = pipeline.throughput(broker.bootstrap, running, values, keys, warmup=n // 10,
+                                 already=done)
+        if latency_s is None:
+            return tp
         rate = tp["posts_per_s"] / 2  # latency at half the measured maximum
         lat_v, lat_k = make_corpus(max(20, int(rate * latency_s)), seed=3)
         lat = pipeline.latency(broker.bootstrap, lat_v, lat_k, rate,
                                id_of=lambda v: json.loads(v)["id"])
-        _, rss = worker.stats()
-        return {**tp, **lat, "rss_mb": rss}
+        return {**tp, **lat, "rss_mb": max(w.stats()[1] for w in running)}
     finally:
-        worker.stop()
+        for w in running:
+            w.stop()
         broker.stop()
 
 
-def run(quick: bool = False, progress=print) -> dict:
+def run(quick: bool = False, progress=print, only: tuple[str, ...] = STEPS) -> dict:
+    """Every measurement in ``only`` (all by default); keys of skipped ones are None."""
     size = SIZES[quick]
-    out: dict = {"quick": quick, "machine": f"{_platform.machine()}, "
-                 f"{__import__('os').cpu_count()} cores, Python {_platform.python_version()}"}
+    out: dict = dict.fromkeys(KEYS)
+    out.update(quick=quick, machine=f"{_platform.machine()}, {os.cpu_count()} cores, "
+               f"Python {_platform.python_version()}", steps=list(only))
     started = time.perf_counter()
+    todo = [s for s in STEPS if s in only]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        for name in ("passthrough", "forward", "nonml", "pipeline"):
-            (tmp / name).mkdir()
-        progress("1/5 raw pass-through (aiokafka)")
-        values, keys = make_corpus(size["passthrough"], seed=4)
-        b = _broker(tmp / "passthrough")
-        try:
-            out["passthrough_posts_per_s"] = limits.passthrough(b.bootstrap, values, keys,
-                                                                warmup=len(values) // 10)
-        finally:
-            b.stop()
-        progress("2/5 bare Faust forward")
-        values, keys = make_corpus(size["forward"], seed=5)
-        b = _broker(tmp / "forward")
-        try:
-            out["faust_forward_posts_per_s"] = limits.faust_forward(
-                b.url, b.bootstrap, values, keys, warmup=len(values) // 10, log_dir=tmp / "forward")
-        finally:
-            b.stop()
-        progress("3/5 bare embedding model (and torch fp32 for reference)")
-        values, _ = make_corpus(size["model"], seed=6)
-        settings = Settings.load()
-        texts = texts_of(values)
-        out["model_backend"], out["model_batch_size"] = settings.embedding_backend, 32
-        out["model_posts_per_s"] = limits.model_rate(
-            texts, backend=settings.embedding_backend, onnx_dir=settings.embedding_onnx_dir)
-        out["model_fp32_posts_per_s"] = limits.model_rate(texts[:size["model"] // 2],
-                                                          backend="torch-fp32")
-        out["model_speedup_vs_fp32"] = out["model_posts_per_s"] / out["model_fp32_posts_per_s"]
-        progress("4/5 Vigil without embeddings")
-        nonml = _vigil_path(tmp / "nonml", size["nonml"], size["latency_s"], embeddings=False)
-        progress("5/5 Vigil full pipeline")
-        full = _vigil_path(tmp / "pipeline", size["pipeline"], size["latency_s"], embeddings=True)
-    out["nonml_posts_per_s"] = nonml["posts_per_s"]
-    out["pipeline_posts_per_s"] = full["posts_per_s"]
-    out["nonml_ratio"] = nonml["posts_per_s"] / out["faust_forward_posts_per_s"]
-    out["pipeline_ratio"] = full["posts_per_s"] / out["model_posts_per_s"]
-    out["p99_scored_s"] = full["p99_scored_s"]
-    out["p99_escalation_s"] = full["p99_escalation_s"]
-    out["rss_mb"] = full["rss_mb"]
-    out["nonml"], out["pipeline"] = nonml, full
+        for i, step in enumerate(todo, 1):
+            progress(f"{i}/{len(todo)} {TITLES[step]}")
+            (tmp / step).mkdir()
+            STEP_FUNCS[step](out, size, tmp / step)
+    nonml, full = out.get("nonml"), out.get("pipeline")
+    if nonml:
+        out["nonml_posts_per_s"] = nonml["posts_per_s"]
+    if full:
+        out["pipeline_posts_per_s"] = full["posts_per_s"]
+        out["p99_scored_s"] = full["p99_scored_s"]
+        out["p99_escalation_s"] = full["p99_escalation_s"]
+        out["rss_mb"] = full["rss_mb"]
+    if nonml and out["faust_forward_posts_per_s"]:
+        out["nonml_ratio"] = nonml["posts_per_s"] / out["faust_forward_posts_per_s"]
+    if full and out["model_posts_per_s"]:
+        out["pipeline_ratio"] = full["posts_per_s"] / out["model_posts_per_s"]
     out["elapsed_s"] = time.perf_counter() - started
     return out
+
+
+def _passthrough(out: dict, size: dict, tmp: Path) -> None:
+    values, keys = make_corpus(size["passthrough"], seed=4)
+    b = _broker(tmp)
+    try:
+        out["passthrough_posts_per_s"] = limits.passthrough(b.bootstrap, values, keys,
+                                                            warmup=len(values) // 10)
+    finally:
+        b.stop()
+
+
+def _forward(out: dict, size: dict, tmp: Path) -> None:
+    values, keys = make_corpus(size["forward"], seed=5)
+    b = _broker(tmp)
+    try:
+        out["faust_forward_posts_per_s"] = limits.faust_forward(
+            b.url, b.bootstrap, values, keys, warmup=len(values) // 10, log_dir=tmp)
+    finally:
+        b.stop()
+
+
+def _model(out: dict, size: dict, tmp: Path) -> None:
+    values, _ = make_corpus(size["model"], seed=6)
+    settings = Settings.load()
+    texts = texts_of(values)
+    out["model_backend"], out["model_batch_size"] = settings.embedding_backend, 32
+    out["model_posts_per_s"] = limits.model_rate(
+        texts, backend=settings.embedding_backend, onnx_dir=settings.embedding_onnx_dir)
+    out["model_fp32_posts_per_s"] = limits.model_rate(texts[:size["model"] // 2],
+                                                      backend="torch-fp32")
+    out["model_speedup_vs_fp32"] = out["model_posts_per_s"] / out["model_fp32_posts_per_s"]
+
+
+def _nonml(out: dict, size: dict, tmp: Path) -> None:
+    out["nonml"] = _vigil_path(tmp, size["nonml"], size["latency_s"], embeddings=False)
+
+
+def _pipeline(out: dict, size: dict, tmp: Path) -> None:
+    out["pipeline"] = _vigil_path(tmp, size["pipeline"], size["latency_s"], embeddings=True)
+
+
+def _scaleout(out: dict, size: dict, tmp: Path) -> None:
+    # the same non-ML run, one worker then two on one broker (4 partitions per topic)
+    rates = []
+    for n in (1, 2):
+        (tmp / str(n)).mkdir()
+        rates.append(_vigil_path(tmp / str(n), size["scaleout"], None, embeddings=False,
+                                 workers=n)["posts_per_s"])
+    out["scaleout"] = {"one_worker_posts_per_s": rates[0], "two_workers_posts_per_s": rates[1],
+                       "ratio": rates[1] / rates[0]}
+
+
+TITLES = {"passthrough": "raw pass-through (aiokafka)", "forward": "bare Faust forward",
+          "model": "bare embedding model (and torch fp32 for reference)",
+          "nonml": "Vigil without embeddings", "pipeline": "Vigil full pipeline",
+          "scaleout": "Vigil without embeddings, 1 worker vs 2"}
+STEP_FUNCS = {"passthrough": _passthrough, "forward": _forward, "model": _model,
+              "nonml": _nonml, "pipeline": _pipeline, "scaleout": _scaleout}
 
 
 def table(r: dict) -> str:
@@ -123,20 +182,27 @@ def table(r: dict) -> str:
 
     rows = [("raw pass-through (aiokafka)", f(r["passthrough_posts_per_s"]), "", "", ""),
             ("bare Faust forward", f(r["faust_forward_posts_per_s"]), "", "", ""),
-            (f"bare model ({r['model_backend']}, batch {r['model_batch_size']})",
+            (f"bare model ({r.get('model_backend', '—')}, batch 32)",
              f(r["model_posts_per_s"]), "", "", ""),
-            ("bare model (torch-fp32, reference)", f(r["model_fp32_posts_per_s"]), "", "", "")]
+            ("bare model (torch-fp32, reference)", f(r.get("model_fp32_posts_per_s")), "", "", "")]
     for name, key in (("Vigil without embeddings", "nonml"), ("Vigil full pipeline", "pipeline")):
-        p = r[key]
+        p = r.get(key)
+        if not p:
+            rows.append((name, "—", "", "", ""))
+            continue
         rows.append((name, f(p["posts_per_s"]),
-                     f"{f(p['p50_scored_s'], ' s')} / {f(p['p95_scored_s'], ' s')} / {f(p['p99_scored_s'], ' s')}",
-                     f"{f(p['p50_escalation_s'], ' s')} / {f(p['p95_escalation_s'], ' s')} / {f(p['p99_escalation_s'], ' s')}",
+                     " / ".join(f(p[f"p{q}_scored_s"], " s") for q in (50, 95, 99)),
+                     " / ".join(f(p[f"p{q}_escalation_s"], " s") for q in (50, 95, 99)),
                      f"{p['cpu_s_per_1000']:.2f} s, {p['rss_mb']:.0f} MB"))
+    if r.get("scaleout"):
+        so = r["scaleout"]
+        rows.append(("… 1 worker → 2 workers (non-ML)", f"{f(so['one_worker_posts_per_s'])} → "
+                     f"{f(so['two_workers_posts_per_s'])} (×{so['ratio']:.2f})", "", "", ""))
     head = ("path", "posts/s", "→ scored p50/p95/p99", "→ escalation p50/p95/p99",
             "CPU per 1k posts, peak RSS")
     lines = [" | ".join(head), " | ".join("---" for _ in head)] + [" | ".join(row) for row in rows]
-    lines.append(f"\nnonml_ratio {r['nonml_ratio']:.2f} (target ≥ 0.70), pipeline_ratio "
-                 f"{r['pipeline_ratio']:.2f} (target ≥ 0.85); model "
-                 f"{r['model_speedup_vs_fp32']:.1f}× torch fp32 (target ≥ 2.5); {r['machine']}; "
-                 f"{r['elapsed_s']:.0f} s")
+    lines.append(f"\nnonml_ratio {f(r['nonml_ratio'])} (target ≥ 0.70), pipeline_ratio "
+                 f"{f(r['pipeline_ratio'])} (target ≥ 0.85); model "
+                 f"{f(r.get('model_speedup_vs_fp32'))}× torch fp32 (target ≥ 2.5); "
+                 f"{r['machine']}; {r['elapsed_s']:.0f} s")
     return "\n".join(lines)

@@ -235,9 +235,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import json as _json
 
-    from bench.run import KEYS, run, table
+    from bench.run import KEYS, STEPS, run, table
 
-    result = run(quick=args.quick, progress=(lambda m: print(m, file=sys.stderr, flush=True)))
+    only = tuple(args.only.split(",")) if args.only else STEPS
+    if unknown := set(only) - set(STEPS):
+        raise SystemExit(f"vigil bench: unknown --only {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(STEPS)}")
+    result = run(quick=args.quick, only=only,
+                 progress=(lambda m: print(m, file=sys.stderr, flush=True)))
     if args.json:
         print(_json.dumps({k: result[k] for k in KEYS} | {"details": result}, default=str))
     else:
@@ -388,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("bench", help="measure Vigil against its limits (embedded broker)")
     sp.add_argument("--quick", action="store_true", help="smaller runs, under 3 minutes")
+    sp.add_argument("--only", help="comma-separated subset of: passthrough, forward, model, "
+                                   "nonml, pipeline, scaleout (default: all)")
     sp.add_argument("--json", action="store_true", help="one JSON object (stable keys)")
     sp.set_defaults(fn=cmd_bench)
 
