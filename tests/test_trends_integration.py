@@ -50,8 +50,17 @@ def test_complaint_burst_is_one_threat_incident_and_praise_an_opportunity(broker
             as_json(m)["type"] == "trend" and as_json(m)["status"] == "resolved" for m in ms) >= 2)
         trends = read_topic(broker.bootstrap, "signals.trends", timeout_s=10,
                             until=lambda ms: len(ms) >= 4)
+        scored = read_topic(broker.bootstrap, "posts.scored", timeout_s=30,
+                            until=lambda ms: len(ms) >= len(items))
+        changelog = read_topic(broker.bootstrap, "vigil-burst-state-changelog", timeout_s=10,
+                               until=lambda ms: len({m.key for m in ms}) >= 2)
     finally:
         stop_worker(worker)
+    # detect writes a community's state once per batch, to the partition its posts are on
+    # (a restart on another worker recovers it from there)
+    home = {m.key.decode(): m.partition for m in scored}
+    assert {(json.loads(m.key), m.partition) for m in changelog} == set(home.items())
+    assert len(changelog) < len(items)
     validator = jsonschema.Draft202012Validator(schema_for("escalations"))
     by_community: dict[str, list] = {}
     for m in msgs:
