@@ -70,14 +70,18 @@ class LexicalToxicityScorer:
         x = self._vectorizer.transform(texts)
         probs = self._model.predict_proba(x)[:, 1]
         contrib = x.multiply(self._coef).tocsr()  # same sparsity as x: cheap
+        contrib.sort_indices()
+        # rows sliced straight from the CSR arrays: getrow() built a matrix per post
+        indptr, indices, data = contrib.indptr, contrib.indices, contrib.data
         results = []
         for i, p in enumerate(probs):
-            row = contrib.getrow(i)
             terms: tuple[str, ...] = ()
-            if row.nnz:
-                order = row.data.argsort()[::-1]
-                terms = tuple(str(self._vocab[row.indices[j]]) for j in order[: self.max_terms]
-                              if row.data[j] > 0)
+            lo, hi = indptr[i], indptr[i + 1]
+            if hi > lo:
+                row_data, row_idx = data[lo:hi], indices[lo:hi]
+                order = row_data.argsort()[::-1]
+                terms = tuple(str(self._vocab[row_idx[j]]) for j in order[: self.max_terms]
+                              if row_data[j] > 0)
             results.append(ToxicityResult(float(p), terms,
                                           categories={"profanity": float(p)}))
         return results
