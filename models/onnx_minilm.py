@@ -319,6 +319,9 @@ class OnnxMiniLM:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle intra-op threads would spin on the cores the event loop and the broker need
+        # (measured in the worker: 14.5 -> 12.7 CPU s per 1,000 posts, 140 -> 148 posts/s).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(self.model_path), options,
                                             providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(
