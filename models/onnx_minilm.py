@@ -344,10 +344,7 @@ class OnnxMiniLM:
         self._truncate(max_seq_length)
         # sentence-transformers strips each text before tokenising
         encodings = self.tokenizer.encode_batch([str(t).strip() for t in texts])
-        # batches of similar token counts waste less padding; results go back by index
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx in _buckets(encodings, batch_size):
             batch = [encodings[i] for i in idx]
             width = max(len(e.ids) for e in batch)
             feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in INPUTS}
@@ -359,6 +356,35 @@ class OnnxMiniLM:
             hidden = self.session.run([OUTPUT], feeds)[0]
             out[idx] = _mean_pool_normalise(hidden, feeds["attention_mask"])
         return out
+
+
+#: A bucket closes when the next text is longer than this times its shortest (+ 8 tokens).
+MAX_PAD_RATIO = 1.25
+
+
+def _buckets(encodings: Sequence, batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar token counts: sorted by length, at most
+    ``batch_size`` each, and cut where padding to the longest would waste much.
+
+    Fixed batches of 32 over a few mixed posts padded a 5-word post to 120 words; on the
+    bench corpus (3-120 words, 2 threads) bucketing took batches of 6 posts from 146 to
+    199 posts/s and of 64 from 171 to 234, and left batches of 256 as they were.
+
+    >>> class E:
+    ...     def __init__(self, n): self.ids = [0] * n
+    >>> _buckets([E(100), E(5), E(6), E(90), E(7)], batch_size=2)
+    [[1, 2], [4], [3, 0]]
+    """
+    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+    out: list[list[int]] = []
+    for i in order:
+        cur = out[-1] if out else None
+        if (cur is None or len(cur) >= batch_size
+                or len(encodings[i].ids) > MAX_PAD_RATIO * len(encodings[cur[0]].ids) + 8):
+            out.append([i])
+        else:
+            cur.append(i)
+    return out
 
 
 def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
