@@ -54,6 +54,7 @@ def test_uncoercible_env_names_variable(var, raw):
     ("VIGIL_BURST_WINDOW_S", "0"),
     ("VIGIL_DEDUP_WINDOW_S", "-5"),
     ("VIGIL_LOG_FORMAT", "xml"),
+    ("VIGIL_EMBEDDING_BACKEND", "tensorrt"),
     ("VIGIL_WEB_PORT", "70000"),
     ("VIGIL_BROKER", "http://k:9092"),
     ("VIGIL_BURST_WINDOW_S", "nan"),
@@ -147,3 +148,16 @@ def test_pseudonym_key_hidden_and_used():
     s = Settings.load(env={"VIGIL_PSEUDONYM_KEY": "s3cret"})
     assert "s3cret" not in repr(s)
     assert s.effective_pseudonym_key == b"s3cret" and not s.uses_dev_pseudonym_key
+
+
+def test_embedding_backends_match_the_embedder_and_reach_it():
+    from agents.steps import Steps
+    from config.settings import EMBEDDING_BACKENDS
+    from models.embeddings import BACKENDS
+
+    assert set(EMBEDDING_BACKENDS) == set(BACKENDS)
+    assert Settings.load(env={}).embedding_backend == "onnx-int8"
+    steps = Steps(Settings.load(env={"VIGIL_EMBEDDING_BACKEND": "torch-fp32",
+                                     "VIGIL_EMBEDDING_ONNX_DIR": "/nowhere"}))
+    embedder = steps.toxicity.embedder
+    assert (embedder.backend, embedder.onnx_dir) == ("torch-fp32", "/nowhere")
