@@ -13,7 +13,7 @@ from kafka.partitioner.default import murmur2
 
 from bench.corpus import COMMUNITIES, TOXIC, make_corpus, texts_of
 from bench.pipeline import _pct
-from bench.profile import summarise
+from bench.worker_profile import summarise
 from bench.run import KEYS, STEPS, table
 from tests.conftest import REPO
 

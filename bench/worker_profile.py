@@ -1,6 +1,6 @@
 """Where a worker's time goes: py-spy samples a real worker while it drains the corpus.
 
-    python -m bench.profile [--embeddings] [--posts N] [--seconds S] [--top K]
+    python -m bench.worker_profile [--embeddings] [--posts N] [--seconds S] [--top K]
 
 Starts an embedded broker and a worker (as ``vigil bench`` does), warms it up, produces
 ``N`` posts at once and records the worker with ``py-spy record --format raw`` (every
@@ -67,7 +67,7 @@ def _short(frame: str) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.worker_profile", description=__doc__.split("\n\n")[0])
     p.add_argument("--embeddings", action="store_true", help="the full pipeline (default: non-ML)")
     p.add_argument("--posts", type=int, default=6000)
     p.add_argument("--seconds", type=int, default=15)
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
-        raise SystemExit("bench.profile needs py-spy: pip install py-spy")
+        raise SystemExit("bench.worker_profile needs py-spy: pip install py-spy")
     from streams.broker import free_port
 
     with tempfile.TemporaryDirectory() as d:
