@@ -39,14 +39,29 @@ def checkpoint_path() -> Path:
 
 
 def write_checkpoint(path: Path, snapshot: dict, offsets: dict[int, int]) -> None:
+    data = _dumps({**snapshot, "feedback_offsets": dict(offsets), "written_at": time.time()})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as fh:
-        pickle.dump({**snapshot, "feedback_offsets": dict(offsets),
-                     "written_at": time.time()}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)  # atomic: a crash leaves the old checkpoint or the new one
+
+
+def _dumps(obj: object, attempts: int = 5) -> bytes:
+    """Pickle live models, trying again if another thread changed one meanwhile.
+
+    The trend classifier is read on the event loop (detect) while the snapshot is
+    pickled on the inference thread; a river model adds weight keys as it meets new
+    features, and pickling a dict that grows raises RuntimeError."""
+    for attempt in range(attempts):
+        try:
+            return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def read_checkpoint(path: Path) -> Optional[dict]:
@@ -98,9 +113,16 @@ async def learn_from_feedback() -> None:
                     dirty = True
             now = time.monotonic()
             if dirty and now - last_write >= _settings.checkpoint_interval_s:
-                snapshot = await run_blocking(steps.learning_snapshot)
-                await run_blocking(write_checkpoint, path, snapshot, dict(offsets))
-                last_write, dirty = now, False
+                try:
+                    snapshot = await run_blocking(steps.learning_snapshot)
+                    await run_blocking(write_checkpoint, path, snapshot, dict(offsets))
+                    dirty = False
+                except (OSError, RuntimeError, pickle.PicklingError) as exc:
+                    # a full disk or a model changing under the pickler: learning goes
+                    # on, and the next interval tries again
+                    metrics.STAGE_ERRORS.labels(stage="checkpoint").inc()
+                    log.warning("checkpoint_failed", path=str(path), error=repr(exc))
+                last_write = now
     except asyncio.CancelledError:
         if dirty:  # shutting down: keep what was learnt
             write_checkpoint(path, steps.learning_snapshot(), offsets)

@@ -15,7 +15,7 @@ from streams.topics import TOPICS
 
 log = structlog.get_logger("vigil.worker")
 
-STAGES = ("normalize", "score", "detect", "escalate")
+STAGES = ("normalize", "score", "detect", "escalate", "checkpoint")
 # what the worker's agents read; changelog and other internal topics are not lag
 SOURCE_TOPICS = frozenset(t.name for t in TOPICS if t.name not in ("escalations", "posts.dlq"))
 LAG_INTERVAL_S = 5.0

@@ -155,3 +155,34 @@ def test_on_call_verdicts_teach_the_trend_classifier_and_are_checkpointed(steps,
     fresh = Steps(Settings.load(env={}, embeddings=False))
     fresh.restore_learning(read_checkpoint(path))
     assert fresh.classifier.n_labels == steps.classifier.n_labels == 12
+
+
+class _Growing:
+    """Pickles only on the third try, like a dict another thread is adding to."""
+    calls = 0
+
+    def __getstate__(self):
+        _Growing.calls += 1
+        if _Growing.calls < 3:
+            raise RuntimeError("dictionary changed size during iteration")
+        return {"ok": True}
+
+
+class _Always:
+    def __getstate__(self):
+        raise RuntimeError("dictionary changed size during iteration")
+
+
+def test_checkpoint_retries_a_model_that_changed_while_pickled(tmp_path, steps):
+    """The trend classifier is read on the event loop while the inference thread pickles
+    it; a dict that grows under the pickler raises RuntimeError, which must not lose the
+    checkpoint."""
+    from agents.feedback import read_checkpoint, write_checkpoint
+
+    path = tmp_path / "models" / "toxicity.ckpt"
+    write_checkpoint(path, {**steps.toxicity.snapshot(), "trend_classifier": _Growing()}, {0: 1})
+    assert _Growing.calls == 3
+    assert read_checkpoint(path)["trend_classifier"].__dict__ == {"ok": True}
+    with pytest.raises(RuntimeError):
+        write_checkpoint(path, {"trend_classifier": _Always()}, {0: 2})
+    assert read_checkpoint(path)["feedback_offsets"] == {0: 1}  # the old one is intact
