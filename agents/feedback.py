@@ -24,7 +24,7 @@ from typing import Optional
 
 import structlog
 
-from agents.runtime import run_blocking, steps
+from agents.runtime import learning_restored, run_blocking, steps
 from streams import metrics
 from streams.app import app
 from streams.records import ModerationFeedback
@@ -88,6 +88,8 @@ async def learn_from_feedback() -> None:
     except Exception as exc:  # an old or damaged checkpoint must not stop the worker
         log.warning("checkpoint_ignored", path=str(path), error=str(exc))
         offsets = {}
+    finally:
+        learning_restored.set()  # scoring may start
 
     consumer = AIOKafkaConsumer(bootstrap_servers=_settings.bootstrap_servers,
                                 enable_auto_commit=False, group_id=None,

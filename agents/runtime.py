@@ -14,6 +14,12 @@ T = TypeVar("T")
 
 steps = Steps(app.vigil_settings)
 
+# Set once each start-up restore (learnt toxicity state, online topics) has finished or
+# failed: scoring waits for both, or the first posts after a restart would be scored by
+# an untaught model (with ONNX the model is ready in 0.6 s, before the restore was).
+learning_restored = asyncio.Event()
+topics_restored = asyncio.Event()
+
 # One thread: the models are CPU-bound and a 2-core machine also runs the broker.
 # What matters is that inference never runs on the event loop.
 _inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-inference")

@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import structlog
 
-from agents.runtime import run_blocking, steps
+from agents.runtime import learning_restored, run_blocking, steps, topics_restored
 from models.eventtime import parse_event_time
 from streams import channels, metrics
 from streams.app import app
@@ -29,6 +29,9 @@ _settings = app.vigil_settings
 
 @app.agent(channels.posts_normalized, name="vigil.score")
 async def score(stream):
+    # what was learnt before a restart first: posts wait on the broker meanwhile
+    await learning_restored.wait()
+    await topics_restored.wait()
     async for posts in stream.take(_settings.score_batch_size, within=_settings.score_batch_within_s):
         # posts: up to score_batch_size Posts, whatever arrived within the batch window
         started = time.perf_counter()
@@ -89,6 +92,8 @@ async def restore_topics() -> None:
             log.info("topics_restored", path=str(path), communities=n)
     except Exception as exc:  # a damaged file must not stop the worker: topics regrow
         log.warning("topics_checkpoint_ignored", path=str(path), error=str(exc))
+    finally:
+        topics_restored.set()  # scoring may start
 
 
 @app.timer(interval=_settings.topics_checkpoint_interval_s)

@@ -74,11 +74,12 @@ def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_pa
     # So were the online topics (saved at shutdown; the score stage owns them).
     topics = json.loads((tmp_path / "data" / "models" / "topics.json").read_text())
     assert {"r/metal", "r/chess"} <= set(topics["communities"])
-    # ... and a restarted worker restores it: the same banter still passes in r/metal.
+    # ... and a restarted worker restores it before it scores anything: the same banter,
+    # waiting on the broker when it starts, still passes in r/metal.
+    produce(broker.bootstrap, [post("again-0", "r/metal", BANTER[0], 2000),
+                               post("again-1", "r/chess", BANTER[0], 2000)])
     worker = start_worker(broker, tmp_path)
     try:
-        produce(broker.bootstrap, [post("again-0", "r/metal", BANTER[0], 2000),
-                                   post("again-1", "r/chess", BANTER[0], 2000)])
         again = scored_by_id(broker.bootstrap, {"again-0", "again-1"})
         assert again["again-0"]["decision"] == "none"
         assert again["again-1"]["decision"] != "none"
