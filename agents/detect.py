@@ -13,11 +13,10 @@ from models.community_watch import WatchState
 from models.raids import RaidState
 from streams import channels, metrics
 from streams.app import app
-
-_settings = app.vigil_settings
 from streams.tables import burst_state, raid_state
 
 log = structlog.get_logger("vigil.detect")
+_settings = app.vigil_settings
 
 RAID_SYNC_EVERY = 100
 # community -> [RaidState, posts since last sync]. The raid state holds an author map,
