@@ -103,8 +103,9 @@ class Steps:
         if policy is None:
             c = self._config_for(community)
             policy = self._policies[community] = CommunityPolicy(
-                c.toxicity_threshold, c.target_precision, c.severe_threshold,
-                tuple(c.deny_terms), tuple(c.allow_terms))
+                c.toxicity_threshold, c.target_precision or None, c.severe_threshold,
+                tuple(c.deny_terms), tuple(c.allow_terms),
+                getattr(c, "review_budget_per_day", None) or None)
         return policy
 
     def learning_snapshot(self) -> dict:
@@ -158,7 +159,8 @@ class Steps:
     # -- score: [Post] -> [ScoredPost]; CPU-bound, run it in an executor ---------------
     def score_batch(self, posts: Sequence[Post]) -> list[ScoredPost]:
         texts = [p.text for p in posts]
-        scores = self.toxicity.score_batch(texts, [p.community for p in posts])
+        scores = self.toxicity.score_batch(texts, [p.community for p in posts],
+                                           [parse_event_time(p.created_at) for p in posts])
         sent = self.sentiment.score_batch(texts)
         now = to_iso(time.time())
         out = []
@@ -214,7 +216,13 @@ class Steps:
             evidence = self.toxicity.score_batch([fb.text], [fb.community])[0].evidence
         if evidence is None:
             return "no_features", None
-        before = self.toxicity.learn(evidence, fb.community, fb.label == "toxic")
+        # Keyed by post: a reversed decision (an appeal) replaces the first label.
+        try:
+            when = parse_event_time(fb.time)
+        except (TypeError, ValueError):
+            when = time.time()
+        before = self.toxicity.learn(evidence, fb.community, fb.label == "toxic",
+                                     key=fb.post_id, time=when)
         return "learned", before
 
     def violation(self, scored: ScoredPost) -> Optional[Violation]:

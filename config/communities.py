@@ -52,6 +52,7 @@ _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _TOP_KEYS = ("defaults", "communities")
 _COMMUNITY_KEYS = ("toxicity_threshold", "target_precision", "severe_threshold",
+                   "review_budget_per_day",
                    "exempt_authors", "exempt_roles", "ladder", "deny_terms", "allow_terms")
 _LADDER_KEYS = ("decay_half_life_days", "ban_requires_severe_or_persistent", "steps")
 _STEP_KEYS = ("strikes", "within", "action", "duration")
@@ -62,6 +63,7 @@ _THRESHOLDS = ("toxicity_threshold", "target_precision", "severe_threshold")
 BUILTIN_DEFAULTS: dict[str, Any] = {
     "toxicity_threshold": 0.8,
     "target_precision": 0.9,
+    "review_budget_per_day": 0,  # 0: no budget
     "severe_threshold": 0.7,
     "exempt_authors": [],
     "exempt_roles": ["moderator", "admin"],
@@ -89,13 +91,14 @@ class ConfigError(ValueError):
 class CommunityConfig:
     name: str
     toxicity_threshold: float  # escalate at or above
-    target_precision: float  # adaptive thresholds aim for this
+    target_precision: float  # the learnt threshold aims for this where labels show it reachable
     severe_threshold: float  # a severe category at/above this goes to the safety route
     exempt_author_ids: frozenset[str]  # pseudonymised (or as written, with no pseudonymiser)
     exempt_roles: frozenset[str]  # lower-cased: compare case-insensitively
     ladder: Ladder
     deny_terms: tuple[dict, ...]  # {"kind", "value", "category"[, "note"]}
     allow_terms: tuple[dict, ...]  # {"kind", "value"[, "category", "note"]}
+    review_budget_per_day: float = 0.0  # at most this many flags a day; 0: no budget
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,14 @@ class _Parser:
                 values[key] = self.probability(raw[key], f"{where}.{key}")
             else:
                 values[key] = getattr(base, key) if base else float(builtin[key])
+        if "review_budget_per_day" in raw:
+            budget = raw["review_budget_per_day"]
+            if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget < 0:
+                raise self.error(f"{where}.review_budget_per_day",
+                                 f"{budget!r} must be a number of flags per day, 0 or more")
+            values["review_budget_per_day"] = float(budget)
+        else:
+            values["review_budget_per_day"] = base.review_budget_per_day if base else 0.0
         if "exempt_authors" in raw or base is None:
             exempt_ids = self.exempt_authors(raw.get("exempt_authors", builtin["exempt_authors"]),
                                              f"{where}.exempt_authors",

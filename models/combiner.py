@@ -1,38 +1,50 @@
-"""The combiner: one calibrated toxicity score from the prior, the rules and the learner.
+"""The combiner: the as-shipped score, and how far to trust what was learnt over it.
 
-A logistic regression over a handful of evidence features, updated online from
-moderator labels (Platt scaling that never stops learning), with a shared part and a
-per-community part:
+**As shipped** (no labels) the score's logit is the lexical prior's, plus a fixed amount
+per rule category that fired, plus the prototype evidence (identity attacks,
+dehumanising and exclusion language, by meaning; :mod:`models.prototypes`) that the
+prior cannot see. The weights are Vigil's, set by hand and checked on public benchmarks;
+nothing is trained here.
 
-    z = Σ_k (w_k + δ[c]_k)·x_k + bias + offset[c]
-    x = logit(prior), logit(learner), rule_<category> …
+**After labels** the community's learnt logit is blended in, ``z = z_ship + β·(z_learnt
+− z_ship)``, with ``β`` chosen by *online model selection on out-of-sample evidence*:
+the learner's cross-validated logits for the community's own labelled posts
+(:meth:`~models.learner.CommunityLearner.cross_validated`, refreshed as it refits) are
+compared with the shipped logits of the same posts, and ``β`` is the grid value whose
+blend ranks them best (ROC-AUC), ties going to the shipped side. While the labels are
+(almost) all of one class, which ranks nothing, the blend with the lower log-loss wins.
+Few labels, or bad ones, give no evidence that learning helps, and the score stays the
+shipped one. Why cross-validation rather than the prequential record: the record mixes
+the scores of fifty successive models, the earliest fitted on a handful of labels, and
+lags far behind what the current model can do; why not a stacked regression: with 50
+labels a fitted stacker is noise, an argmax over five blends is not.
 
-The shared weights ``w`` start from hand-set values that reproduce the shipped
-behaviour (the lexical prior as is, each rule category worth +3 logits, the untrained
-learner ignored) and move slowly: one community's labels must not switch off
-profanity detection everywhere else. Each community's deltas ``δ[c]`` and ``offset[c]``
-move fast at first (the step shrinks as 1/√(1 + labels/50), so the first dozen labels
-change decisions and the ten-thousandth adds no noise) and are pulled back towards zero
-(L2), so a community's own norms, such as a metal forum where "fucking brutal" is
-praise, live in that community alone.
-
->>> c = ScoreCombiner()
->>> round(c.score_one({"prior": 0.9}), 3)
-0.9
->>> for _ in range(30):
-...     c.learn_one({"prior": 0.99}, False, community="r/metal")
->>> c.score_one({"prior": 0.99}, community="r/metal") < 0.5 < c.score_one({"prior": 0.99}, community="r/chess")
+>>> guard = PriorGuard(min_labels=4, min_per_class=2)
+>>> guard.beta("r/x")
+0.0
+>>> guard.update("r/x", [0.1, 0.5, 0.2, 0.4], [2.0, -2.0, 1.5, -1.0], [1, 0, 1, 0])
+1.0
+>>> guard.beta("r/x") > 0  # the learnt score ranked those labels better
 True
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from typing import Mapping
 
-__all__ = ["ScoreCombiner", "logit"]
+import numpy as np
+
+__all__ = ["shipped_logit", "logit", "PriorGuard", "RULE_WEIGHTS", "PROTOTYPE_WEIGHT"]
 
 _CLIP = 6.0
+
+#: Logits a rule category adds at full strength (score 1.0); scaled by the rule's score.
+RULE_WEIGHTS: dict[str, float] = {"insult": 3.0, "threat": 3.0, "identity_attack": 2.0,
+                                  "sexual": 2.0, "spam": 3.0, "personal_data": 3.0,
+                                  "self_harm": 3.0}
+#: Logits per unit of prototype margin (max over kinds, counted only when positive).
+PROTOTYPE_WEIGHT = 3.0
 
 
 def logit(p: float) -> float:
@@ -40,59 +52,79 @@ def logit(p: float) -> float:
     return max(-_CLIP, min(_CLIP, math.log(p / (1 - p))))
 
 
-@dataclass
-class ScoreCombiner:
-    shared_learning_rate: float = 0.002
-    community_learning_rate: float = 0.05
-    l2: float = 1e-3  # pulls community deltas back to the shared model
-    rule_weight: float = 3.0
-    weights: dict = field(default_factory=lambda: {"prior": 1.0, "learner": 0.0})
-    bias: float = 0.0
-    deltas: dict = field(default_factory=dict)  # community -> {feature: delta}
-    offsets: dict = field(default_factory=dict)  # community -> logit offset
-    labels: dict = field(default_factory=dict)  # community -> labels learnt
-    warmup_labels: float = 50.0  # the community step size halves by ~150 labels
+def shipped_logit(prior: float, rules: Mapping[str, float], prototype_margin: float = 0.0) -> float:
+    """The as-shipped evidence, as a logit.
 
-    def _inputs(self, evidence: dict) -> dict:
-        """``evidence``: prior and learner as probabilities, rule_<category> in [0, 1]."""
-        x = {"prior": logit(evidence.get("prior", 0.5))}
-        if "learner" in evidence:
-            x["learner"] = logit(evidence["learner"])
-        for k, v in evidence.items():
-            if k.startswith("rule_") and v:
-                x[k] = float(v)
-        return x
+    >>> round(shipped_logit(0.5, {"insult": 0.8}), 2)
+    2.4
+    """
+    z = logit(prior)
+    for category, score in rules.items():
+        if score:
+            z += RULE_WEIGHTS.get(category, 3.0) * float(score)
+    return z + PROTOTYPE_WEIGHT * max(0.0, float(prototype_margin))
 
-    def _w(self, k: str) -> float:
-        return self.weights.get(k, self.rule_weight if k.startswith("rule_") else 0.0)
 
-    def _z(self, x: dict, community: str | None) -> float:
-        delta = self.deltas.get(community, {})
-        z = self.bias + self.offsets.get(community, 0.0)
-        for k, v in x.items():
-            z += (self._w(k) + delta.get(k, 0.0)) * v
-        return z
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mann–Whitney ROC-AUC with ties counted half."""
+    from scipy.stats import rankdata
 
-    def score_one(self, evidence: dict, community: str | None = None) -> float:
-        z = self._z(self._inputs(evidence), community)
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    r = rankdata(scores)
+    pos = labels.astype(bool)
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    return float((r[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
-    def learn_one(self, evidence: dict, toxic: bool, community: str | None = None) -> None:
-        x = self._inputs(evidence)
-        err = self.score_one(evidence, community) - (1.0 if toxic else 0.0)
-        g = self.shared_learning_rate
-        n = self.labels.get(community, 0)
-        # Big steps while a community has few labels, small once it has many: the first
-        # dozen labels must change decisions, the ten-thousandth must not add noise.
-        c = self.community_learning_rate / math.sqrt(1.0 + n / self.warmup_labels)
-        for k, v in x.items():
-            self.weights[k] = self._w(k) - g * err * v
-        self.bias -= g * err
-        if community is not None:
-            delta = self.deltas.setdefault(community, {})
-            for k, v in x.items():
-                d = delta.get(k, 0.0)
-                delta[k] = d - c * (err * v + self.l2 * d)
-            o = self.offsets.get(community, 0.0)
-            self.offsets[community] = o - c * (err + self.l2 * o)
-            self.labels[community] = n + 1
+
+class PriorGuard:
+    """Per community: how far the learnt score has earned trust over the shipped one."""
+
+    GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+    def __init__(self, min_labels: int = 20, min_per_class: int = 5, margin: float = 0.0,
+                 min_one_class: int = 10, tolerance: float = 0.0):
+        self.min_labels = min_labels
+        self.tolerance = tolerance
+        self.min_per_class = min_per_class
+        self.margin = margin
+        self.min_one_class = min_one_class
+        self._beta: dict[str, float] = {}
+
+    def beta(self, community: str) -> float:
+        return self._beta.get(community, 0.0)
+
+    def blend(self, community: str, z_ship: float, z_learnt) -> float:
+        if z_learnt is None:
+            return z_ship
+        return z_ship + self.beta(community) * (z_learnt - z_ship)
+
+    def update(self, community: str, z_ship, z_learnt, labels) -> float:
+        """Out-of-sample logits of the community's labelled posts -> its new β."""
+        arr = np.column_stack([np.asarray(z_ship, float), np.asarray(z_learnt, float),
+                               np.asarray(labels, float)])
+        self._beta[community] = beta = self._choose(arr) if len(arr) else 0.0
+        return beta
+
+    def _by_log_loss(self, arr: np.ndarray) -> float:
+        y = arr[:, 2]
+        losses = []
+        for b in self.GRID:
+            z = arr[:, 0] + b * (arr[:, 1] - arr[:, 0])
+            losses.append(float(np.mean(np.logaddexp(0.0, z) - y * z)))
+        best = int(np.argmin(losses))
+        return self.GRID[best] if losses[best] < losses[0] - 1e-9 else 0.0
+
+    def _choose(self, arr: np.ndarray) -> float:
+        y = arr[:, 2]
+        pos = int(y.sum())
+        if min(pos, len(y) - pos) < self.min_per_class:
+            # (Almost) one class so far, e.g. a community whose moderators only ever say
+            # "fine here": ranking is undefined, calibration is not, so log-loss decides.
+            return self._by_log_loss(arr) if len(y) >= self.min_one_class else 0.0
+        if len(y) < self.min_labels:
+            return 0.0
+        aucs = [_auc(y, arr[:, 0] + b * (arr[:, 1] - arr[:, 0])) for b in self.GRID]
+        if max(aucs[1:]) <= aucs[0] + self.margin:
+            return 0.0  # learning has not shown that it ranks better: the shipped score
+        # the most learning whose ranking is within ``tolerance`` of the best blend's
+        top = max(aucs)
+        return max(b for b, a in zip(self.GRID, aucs) if a >= top - self.tolerance)

@@ -1,43 +1,105 @@
-"""Per-community decision thresholds that adapt toward a target precision.
+"""A community's decision threshold, chosen from its labelled scores by a stated policy.
 
-Each flagged post that a moderator labels tells us whether the threshold was right.
-An EWMA of those outcomes estimates the community's precision at its threshold; below
-target the threshold rises, and when precision is comfortably above target and a
-moderator reports a toxic post that was missed, it falls to catch more.
+Each label arrives with the score the post had before the label was learnt (an honest,
+out-of-sample score). Over the community's recent labels the threshold is chosen so:
 
->>> t = AdaptiveThreshold(threshold=0.8, target_precision=0.9)
->>> for _ in range(20):
-...     t.observe(score=0.85, toxic=False)   # flagged, but moderators disagree
->>> t.threshold > 0.85
-True
+1. **Target precision, where reachable.** The lowest threshold at which at least
+   ``target_precision`` of the flagged labelled posts were toxic, provided it still
+   catches ``min_recall`` of the toxic ones ("9 in 10 flags are right, and we see at
+   least half of what is toxic").
+2. **Otherwise the best F1.** When the target cannot be met with useful recall, chasing
+   it would flag almost nothing; the threshold that balances precision and recall does.
+3. **Review budget** (optional, flags per day): the threshold never goes below the score
+   that would flag more than the budget, estimated from the community's recent posts.
+4. **Never mute.** It never rises above the highest score a labelled toxic post had, so
+   something is always flagged; until ``min_labels`` labels with ``min_per_class`` of each
+   kind have arrived, the configured threshold stands.
+
+>>> t = LabelledThreshold(0.8, target_precision=0.9, min_labels=6, min_per_class=2)
+>>> for i, (s, y) in enumerate([(0.95, 1), (0.9, 1), (0.7, 1), (0.6, 0), (0.4, 0), (0.3, 0)]):
+...     t.observe(str(i), s, y)
+>>> t.threshold, t.mode
+(0.7, 'target_precision')
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Optional
 
-__all__ = ["AdaptiveThreshold"]
+import numpy as np
+
+__all__ = ["LabelledThreshold"]
+
+DAY = 86400.0
 
 
 @dataclass
-class AdaptiveThreshold:
-    threshold: float
-    target_precision: float
-    step: float = 0.02
-    alpha: float = 0.1
-    lower: float = 0.5
-    upper: float = 0.99
-    precision: float = 1.0  # EWMA estimate; optimistic until labels say otherwise
-    labelled_flags: int = 0
+class LabelledThreshold:
+    default: float  # the configured threshold: used until the labels say otherwise
+    target_precision: Optional[float] = 0.9
+    review_budget_per_day: Optional[float] = None
+    min_recall: float = 0.5
+    window: int = 1000
+    min_labels: int = 30
+    min_per_class: int = 5
+    lower: float = 0.05
+    threshold: float = field(init=False)
+    mode: str = field(default="configured", init=False)
+    _labels: "OrderedDict[str, tuple]" = field(default_factory=OrderedDict, init=False, repr=False)
+    _recent: deque = field(default_factory=lambda: deque(maxlen=5000), init=False, repr=False)
 
-    def observe(self, score: float, toxic: bool) -> None:
-        if score >= self.threshold:
-            self.labelled_flags += 1
-            self.precision += self.alpha * ((1.0 if toxic else 0.0) - self.precision)
-            if self.precision < self.target_precision:
-                self.threshold = min(self.upper, self.threshold + self.step)
-        elif toxic and self.precision > self.target_precision + 0.05:
-            self.threshold = max(self.lower, self.threshold - self.step)
+    def __post_init__(self) -> None:
+        self.threshold = self.default
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def observe(self, key: str, score: float, toxic: bool) -> None:
+        """A label and the post's score before it was learnt; a second label replaces."""
+        self._labels.pop(key, None)
+        self._labels[key] = (float(score), int(bool(toxic)))
+        while len(self._labels) > self.window:
+            self._labels.popitem(last=False)
+        self._choose()
+
+    def observe_post(self, score: float, time: float) -> None:
+        """Every scored post, for the review budget's flags-per-day estimate."""
+        if self.review_budget_per_day:
+            self._recent.append((float(time), float(score)))
+
+    def _budget_floor(self) -> float:
+        if not self.review_budget_per_day or len(self._recent) < 50:
+            return 0.0
+        times = np.array([t for t, _ in self._recent])
+        days = max((times.max() - times.min()) / DAY, 1.0 / 24)
+        allowed = int(self.review_budget_per_day * days)
+        scores = np.sort(np.array([s for _, s in self._recent]))[::-1]
+        return float(scores[allowed]) if allowed < len(scores) else 0.0
+
+    def _choose(self) -> None:
+        arr = np.array(list(self._labels.values()))
+        s, y = arr[:, 0], arr[:, 1].astype(bool)
+        pos = int(y.sum())
+        if len(y) < self.min_labels or min(pos, len(y) - pos) < self.min_per_class:
+            return
+        order = np.argsort(-s, kind="mergesort")
+        s, y = s[order], y[order]
+        tp = np.cumsum(y)
+        flagged = np.arange(1, len(y) + 1)
+        last = np.r_[s[1:] != s[:-1], True]  # cut only between distinct scores
+        precision, recall = tp / flagged, tp / pos
+        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+        cuts = np.flatnonzero(last)
+        choice, mode = None, "best_f1"
+        if self.target_precision is not None:
+            ok = cuts[(precision[cuts] >= self.target_precision) & (recall[cuts] >= self.min_recall)]
+            if len(ok):
+                choice, mode = ok[-1], "target_precision"  # lowest threshold that meets it
+        if choice is None:
+            choice = cuts[np.argmax(f1[cuts])]
+        threshold = float(s[choice])
+        floor = self._budget_floor()
+        if floor > threshold:
+            threshold, mode = floor, "review_budget"
+        ceiling = float(s[y].max())  # never above every toxic post: something is flagged
+        self.threshold = round(min(max(threshold, self.lower), ceiling), 6)
+        self.mode = mode

@@ -1,14 +1,18 @@
 """Vigil's toxicity model: every signal, one calibrated score, learning from moderators.
 
     text ──▶ lexical prior (profanity-check) ──┐
-        ├──▶ rules (categories, spans) ────────┼──▶ combiner ──▶ score ──▶ community threshold
-        └──▶ MiniLM embedding ──▶ learner ─────┘        ▲                      ▲
-                                   ▲                     └──── moderator labels ┘
-                                   └──────────────────────────── (online, river)
+        ├──▶ rules (categories, spans) ────────┼──▶ shipped logit ──┬──▶ guard ──▶ score ──▶ threshold
+        └──▶ MiniLM ──▶ prototypes ────────────┘         │ (offset)  │ β           ▲
+                  └───────────────────────────────▶ community learner ┘             │
+                                              ▲ exact refits on a label buffer      │
+                                              └──────── moderator labels ───────────┘
 
-As shipped (no labels yet) the score is the lexical prior plus the rules; each label a
-community's moderators give moves the learner, the combiner and that community's
-threshold. :meth:`snapshot` / :meth:`restore` carry that learnt state across restarts.
+As shipped (no labels yet) the score is the shipped logit (:mod:`models.combiner`).
+Each label a community's moderators give is (1) recorded with the score the post had
+before it (the threshold's labelled, out-of-sample scores), then (2) learnt by the
+community's logistic regression (:mod:`models.learner`). The guard blends the learnt
+score in only as far as cross-validation on the community's labels says it ranks better
+than the shipped one. :meth:`snapshot` / :meth:`restore` carry the learnt state across restarts.
 """
 
 from __future__ import annotations
@@ -19,16 +23,17 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from models.combiner import ScoreCombiner
+from models.combiner import PriorGuard, logit, shipped_logit
 from models.embeddings import SentenceEmbedder
-from models.learner import EmbeddingLearner
+from models.learner import CommunityLearner
+from models.prototypes import PrototypeScorer
 from models.rules import CATEGORIES, RuleScorer
-from models.thresholds import AdaptiveThreshold
+from models.thresholds import LabelledThreshold
 from models.toxicity import LexicalToxicityScorer
 
 __all__ = ["Evidence", "ToxicityScore", "ToxicityModel", "CommunityPolicy", "SNAPSHOT_FORMAT"]
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 # Personal data is a harm when it points at a person (doxxing), not when it is a
 # service's number: crisis streams are full of emergency lines and donation addresses.
@@ -59,13 +64,18 @@ def contextualize_personal_data(text: str, scores: dict) -> dict:
 
 @dataclass(frozen=True)
 class CommunityPolicy:
-    """What the model needs to know about a community (from config/communities.toml)."""
+    """What the model needs to know about a community (from config/communities.toml).
+
+    ``target_precision``: the share of flags that should be right, where the labels show
+    it is reachable with useful recall (``None``: always the best F1);
+    ``review_budget_per_day``: at most this many flags a day (``None``: no budget)."""
 
     toxicity_threshold: float = 0.8
-    target_precision: float = 0.9
+    target_precision: Optional[float] = 0.9
     severe_threshold: float = 0.7
     deny_terms: tuple = ()
     allow_terms: tuple = ()
+    review_budget_per_day: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -75,13 +85,21 @@ class Evidence:
     prior: float
     rules: dict
     vector: Optional[np.ndarray] = None
+    prototypes: Optional[np.ndarray] = None  # margins per prototype kind
 
-    def combiner_input(self, learner: Optional[float]) -> dict:
-        x = {"prior": self.prior}
-        if learner is not None:
-            x["learner"] = learner
-        x.update({f"rule_{k}": v for k, v in self.rules.items() if v})
-        return x
+    @property
+    def shipped_logit(self) -> float:
+        margin = float(self.prototypes.max()) if self.prototypes is not None else 0.0
+        return shipped_logit(self.prior, self.rules, margin)
+
+    def features(self) -> np.ndarray:
+        """The learner's input: embedding, prior logit, rule scores, prototype margins."""
+        parts = [] if self.vector is None else [np.asarray(self.vector, np.float32)]
+        parts.append(np.array([logit(self.prior)] + [float(self.rules.get(c, 0.0))
+                                                      for c in CATEGORIES], np.float32))
+        if self.prototypes is not None:
+            parts.append(np.asarray(self.prototypes, np.float32))
+        return np.concatenate(parts)
 
 
 @dataclass(frozen=True)
@@ -99,26 +117,35 @@ class ToxicityScore:
         return self.toxicity >= self.threshold
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + float(np.exp(-max(-30.0, min(30.0, z)))))
+
+
 class ToxicityModel:
-    version = "vigil-tox-2"
+    version = "vigil-tox-3"
 
     def __init__(self, *, embedder: Optional[SentenceEmbedder] = None,
                  policy_for: Callable[[str], CommunityPolicy] = lambda c: CommunityPolicy(),
-                 learner: Optional[EmbeddingLearner] = None,
-                 combiner: Optional[ScoreCombiner] = None):
+                 learner: Optional[CommunityLearner] = None,
+                 guard: Optional[PriorGuard] = None):
         self.prior = LexicalToxicityScorer()
         self.embedder = embedder
         self.policy_for = policy_for
-        self.learner = learner or EmbeddingLearner()
-        self.combiner = combiner or ScoreCombiner()
-        self.thresholds: dict[str, AdaptiveThreshold] = {}
+        self.learner = learner or CommunityLearner()
+        self.guard = guard or PriorGuard()
+        self.prototypes: Optional[PrototypeScorer] = None
+        self.thresholds: dict[str, LabelledThreshold] = {}
         self._rules: dict[str, RuleScorer] = {}
         self.labels_learned = 0
+        self.cv_every_label_below = 100
+        self._anonymous = 0
 
     def load(self) -> "ToxicityModel":
         self.prior.load()
         if self.embedder is not None:
             self.embedder.load()
+            if self.prototypes is None:
+                self.prototypes = PrototypeScorer.build(self.embedder.embed)
         return self
 
     # -- scoring --------------------------------------------------------------------
@@ -129,77 +156,109 @@ class ToxicityModel:
             scorer = self._rules[community] = RuleScorer(policy.deny_terms, policy.allow_terms)
         return scorer
 
-    def threshold_for(self, community: str) -> AdaptiveThreshold:
+    def threshold_for(self, community: str) -> LabelledThreshold:
         t = self.thresholds.get(community)
         if t is None:
-            policy = self.policy_for(community)
-            t = self.thresholds[community] = AdaptiveThreshold(policy.toxicity_threshold,
-                                                               policy.target_precision)
+            p = self.policy_for(community)
+            t = self.thresholds[community] = LabelledThreshold(
+                p.toxicity_threshold, target_precision=p.target_precision,
+                review_budget_per_day=p.review_budget_per_day)
         return t
 
-    def score_batch(self, texts: Sequence[str], communities: Sequence[str]) -> list[ToxicityScore]:
+    def logits(self, evidence: Evidence, community: str) -> tuple[float, Optional[float], float]:
+        """(shipped, learnt or None, final) logits for one post in one community."""
+        z_ship = evidence.shipped_logit
+        z_learnt = self.learner.logit(community, evidence.features(), z_ship)
+        return z_ship, z_learnt, self.guard.blend(community, z_ship, z_learnt)
+
+    def score_evidence(self, evidence: Evidence, community: str) -> float:
+        return _sigmoid(self.logits(evidence, community)[2])
+
+    def score_batch(self, texts: Sequence[str], communities: Sequence[str],
+                    times: Optional[Sequence[float]] = None) -> list[ToxicityScore]:
         if not texts:
             return []
         priors = self.prior.score_batch(texts)
         vectors = self.embedder.embed(texts) if self.embedder is not None else None
+        if vectors is not None and self.prototypes is None:
+            self.load()
+        margins = self.prototypes.features(vectors) if vectors is not None else None
         out = []
         for i, (text, community) in enumerate(zip(texts, communities)):
             prior = priors[i]
             rules = self.rules_for(community).score(text)
             rule_scores = contextualize_personal_data(text, dict(rules.scores))
-            vector = vectors[i] if vectors is not None else None
-            learned = (self.learner.predict_one(vector, community)
-                       if vector is not None and self.learner.n_learned else None)
-            evidence = Evidence(prior.toxicity, rule_scores, vector)
-            score = self.combiner.score_one(evidence.combiner_input(learned), community)
+            evidence = Evidence(prior.toxicity, rule_scores,
+                                vectors[i] if vectors is not None else None,
+                                margins[i] if margins is not None else None)
+            _, z_learnt, z = self.logits(evidence, community)
+            score = _sigmoid(z)
             policy = self.policy_for(community)
+            threshold = self.threshold_for(community)
+            if times is not None:
+                threshold.observe_post(score, times[i])
             categories = {"profanity": round(prior.toxicity, 4),
                           **{k: round(v, 4) for k, v in rule_scores.items()}}
-            if learned is not None:
-                categories["learned"] = round(learned, 4)
+            if z_learnt is not None:
+                categories["learned"] = round(_sigmoid(z_learnt), 4)
             explanation = [f"combined p={score:.2f} from profanity-check {prior.toxicity:.2f}"
-                           + (f", learner {learned:.2f}" if learned is not None else "")
+                           + (f", learner {_sigmoid(z_learnt):.2f}"
+                              f" (trusted {self.guard.beta(community):.2f})"
+                              if z_learnt is not None else "")
                            + (", rules " + ", ".join(f"{k} {v:.2f}" for k, v in rule_scores.items() if v)
                               if any(rule_scores.values()) else "")]
+            if margins is not None and margins[i].max() > 0:
+                kind = self.prototypes.kinds[int(np.argmax(margins[i]))]
+                explanation.append(f"reads like {kind.replace('_', ' ')} "
+                                   f"(prototype margin {float(margins[i].max()):.2f})")
             if prior.terms:
                 explanation.append("profanity terms: " + ", ".join(prior.terms))
             explanation.extend(rules.explanation(text))
             severe = tuple(c for c in rules.severe if rule_scores[c] >= policy.severe_threshold)
             out.append(ToxicityScore(
-                toxicity=score, threshold=self.threshold_for(community).threshold,
+                toxicity=score, threshold=threshold.threshold,
                 categories=categories, explanation=explanation,
                 terms=list(prior.terms) + [text[s.start:s.end] for s in rules.spans],
                 severe=severe, evidence=evidence))
         return out
 
     # -- learning -------------------------------------------------------------------
-    def learn(self, evidence: Evidence, community: str, toxic: bool) -> float:
-        """Test, then train: returns the score the model gave *before* learning this label."""
-        learned = (self.learner.predict_one(evidence.vector, community)
-                   if evidence.vector is not None and self.learner.n_learned else None)
-        x = evidence.combiner_input(learned)
-        before = self.combiner.score_one(x, community)
-        self.threshold_for(community).observe(before, toxic)
-        self.combiner.learn_one(x, toxic, community)
-        if evidence.vector is not None:
-            self.learner.learn_one(evidence.vector, community, toxic)
-        self.labels_learned += 1
+    def learn(self, evidence: Evidence, community: str, toxic: bool, *,
+              key: Optional[str] = None, time: float = 0.0) -> float:
+        """Test, then train: returns the score the model gave *before* learning this label.
+
+        ``key`` names the post: a second label with the same key (an appeal, a reversed
+        removal) replaces the first. ``time`` (epoch seconds) is the label's, for fading."""
+        if key is None:
+            self._anonymous += 1
+            key = f"\x00{self._anonymous}"
+        z_ship, z_learnt, z = self.logits(evidence, community)
+        before = _sigmoid(z)
+        self.threshold_for(community).observe(key, before, bool(toxic))
+        n, refits = self.learner.n_learned, self.learner.refits
+        self.learner.learn(community, key, evidence.features(), z_ship, int(bool(toxic)), time)
+        self.labels_learned += self.learner.n_learned - n
+        # The guard's evidence: cross-validated logits, after every label while the
+        # community has few (where each label moves the model most) and at each exact
+        # refit after that, so its cost stays a bounded multiple of a refit's.
+        if self.learner.buffer.count(community) < self.cv_every_label_below or \
+                self.learner.refits != refits:
+            self.guard.update(community, *self.learner.cross_validated(community))
         return before
 
     # -- persistence ----------------------------------------------------------------
     def snapshot(self) -> dict:
         """Everything learnt, as plain picklable objects (the caller adds offsets)."""
         return {"format": SNAPSHOT_FORMAT, "version": self.version,
-                "learner": self.learner, "combiner": self.combiner,
-                "thresholds": {c: t.to_dict() for c, t in self.thresholds.items()},
+                "learner": self.learner, "guard": self.guard, "thresholds": self.thresholds,
                 "labels_learned": self.labels_learned}
 
     def restore(self, snap: dict) -> None:
         if snap.get("format") != SNAPSHOT_FORMAT or snap.get("version") != self.version:
             raise ValueError(f"checkpoint is {snap.get('version')}/format {snap.get('format')}, "
                              f"this model is {self.version}/format {SNAPSHOT_FORMAT}")
-        self.learner, self.combiner = snap["learner"], snap["combiner"]
-        self.thresholds = {c: AdaptiveThreshold(**d) for c, d in snap["thresholds"].items()}
+        self.learner, self.guard = snap["learner"], snap["guard"]
+        self.thresholds = dict(snap["thresholds"])
         self.labels_learned = snap["labels_learned"]
 
 

@@ -277,23 +277,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print_report(evaluate_trends(Path(args.data), params), as_json=args.json)
         return 0
 
-    from agents.evaluation import evaluate_toxicity
+    from agents.evaluation import evaluate_toxicity, prepare
 
     if not args.positive:
         raise SystemExit("vigil eval toxicity: --positive is required")
-    result = evaluate_toxicity(
-        Path(args.data), text_col=args.text_col, label_col=args.label_col,
-        positive={v.strip() for v in args.positive.split(",")},
-        feedback_fraction=args.feedback_fraction, seed=args.seed,
-        embeddings=not args.no_embeddings, limit=args.limit, threshold=args.threshold,
-        backend=args.backend or _settings(args).embedding_backend,
-        onnx_dir=_settings(args).embedding_onnx_dir)
+    try:
+        seeds = [int(v) for v in str(args.seed).split(",")]
+    except ValueError:
+        raise SystemExit("vigil eval toxicity: --seed takes integers, comma-separated") from None
+    target = None if args.target_precision in (None, 0) else args.target_precision
+    options = dict(text_col=args.text_col, label_col=args.label_col,
+                   positive={v.strip() for v in args.positive.split(",")},
+                   embeddings=not args.no_embeddings, limit=args.limit,
+                   backend=args.backend or _settings(args).embedding_backend,
+                   onnx_dir=_settings(args).embedding_onnx_dir)
+    prepared = prepare(Path(args.data), **options) if len(seeds) > 1 else None
+
+    def progress(point: dict) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"  {point['label']:>5} labels: vigil {point['vigil_roc_auc']} "
+                  f"batch {point['batch_roc_auc']} prior {point['prior_roc_auc']}",
+                  file=sys.stderr)
+
+    results = [evaluate_toxicity(
+        Path(args.data), **options, feedback_fraction=args.feedback_fraction, seed=seed,
+        threshold=args.threshold, flip_fraction=args.flip_fraction, target_precision=target,
+        progress=progress, _prepared=prepared) for seed in seeds]
     if args.json:
-        print(json.dumps(result))
-    else:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return 0
+    for result in results:
         for key, value in result.items():
-            if key != "prequential_auc":
+            if key not in ("prequential_auc", "learning_curve"):
                 print(f"{key:<28} {value}")
+        if result.get("learning_curve"):
+            print(f"{'labels':>7} {'vigil':>7} {'batch':>7} {'prior':>7} "
+                  f"{'vigil_seen':>10} {'prior_seen':>10} {'beta':>5} {'thr':>6}")
+            for p in result["learning_curve"]:
+                print(f"{p['label']:>7} {p['vigil_roc_auc']!s:>7} {p['batch_roc_auc']!s:>7} "
+                      f"{p['prior_roc_auc']!s:>7} {p['vigil_seen_roc_auc']!s:>10} "
+                      f"{p['prior_seen_roc_auc']!s:>10} {p['beta']:>5} {p['threshold']:>6}")
     return 0
 
 
@@ -381,7 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="label value(s) meaning toxic, comma-separated (e.g. 0,1)")
     sp.add_argument("--feedback-fraction", type=float, default=0.0,
                     help="stream this fraction of rows to the learner as moderator feedback")
-    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--seed", default="0",
+                    help="shuffle seed; several, comma-separated, score the rows once")
+    sp.add_argument("--flip-fraction", type=float, default=0.0,
+                    help="flip this share of the feedback labels at random (noisy moderators)")
+    sp.add_argument("--target-precision", type=float, default=0.9,
+                    help="the threshold policy's target precision (0: always best F1)")
     sp.add_argument("--threshold", type=float, default=0.8, help="operating threshold")
     sp.add_argument("--limit", type=int, help="use only the first N rows")
     sp.add_argument("--no-embeddings", action="store_true",

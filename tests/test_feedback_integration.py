@@ -90,3 +90,37 @@ def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_pa
         assert again["again-0"]["topic_id"] == after["late-0"]["topic_id"]
     finally:
         stop_worker(worker)
+
+
+def test_a_label_changes_the_next_score_in_that_community(broker, tmp_path, record_property):
+    """Labels learnt by a live worker change the very next post's score there; the time
+    from producing the last label to the first probe scored differently is recorded
+    (``label_to_changed_score_s``, in the JUnit properties and printed), not asserted."""
+    import time
+
+    worker = start_worker(broker, tmp_path)
+    try:
+        taught = [(f"t-{i}", text) for i, text in enumerate(BANTER * 2)]
+        produce(broker.bootstrap, [post(pid, "r/doom", text, i) for i, (pid, text) in enumerate(taught)])
+        scored_by_id(broker.bootstrap, {pid for pid, _ in taught})
+        produce(broker.bootstrap, [post("probe-0", "r/doom", BANTER[0], 100)])
+        baseline = scored_by_id(broker.bootstrap, {"probe-0"})["probe-0"]["toxicity"]
+
+        produce(broker.bootstrap, [feedback(pid, "r/doom", "not_toxic") for pid, _ in taught],
+                topic="moderation.feedback")
+        sent = time.monotonic()
+        changed_at, k, score = None, 0, baseline
+        while time.monotonic() - sent < 60 and changed_at is None:
+            k += 1
+            produce(broker.bootstrap, [post(f"probe-{k}", "r/doom", BANTER[0], 100 + k)])
+            score = scored_by_id(broker.bootstrap, {f"probe-{k}"})[f"probe-{k}"]["toxicity"]
+            if score < baseline - 0.05:
+                changed_at = time.monotonic()
+        assert changed_at is not None, f"score stayed {score} (was {baseline})"
+        m = worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total", outcome="learned")
+                            >= len(taught))
+        assert total(m, "vigil_feedback_labels_total", outcome="learned") >= len(taught)
+        record_property("label_to_changed_score_s", round(changed_at - sent, 3))
+        print(f"label_to_changed_score_s={changed_at - sent:.3f} probes={k}")
+    finally:
+        stop_worker(worker)

@@ -12,7 +12,7 @@ import pytest
 from agents.steps import Steps
 from config.settings import Settings
 from models.embeddings import SentenceEmbedder
-from models.thresholds import AdaptiveThreshold
+from models.thresholds import LabelledThreshold
 from models.toxicity_model import CommunityPolicy, ToxicityModel
 from streams.records import ModerationFeedback
 
@@ -67,31 +67,101 @@ def test_feedback_outcomes(steps):
     assert steps.toxicity.labels_learned == 2
 
 
+BANTER = ["this drummer is a fucking beast", "that riff is fucking brutal",
+          "holy shit that breakdown", "fucking sick solo at 3:20", "the bass tone is fucking filthy",
+          "fucking legendary set last night", "this mix is heavy as shit",
+          "goddamn what a closing track"]
+
+
 def test_labels_move_only_their_community_and_survive_a_snapshot():
     model = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()
     banter = "this drummer is a fucking beast"
     first = model.score_batch([banter, banter], ["r/metal", "r/chess"])
     assert first[0].flagged and first[1].flagged
-    for _ in range(25):
-        model.learn(first[0].evidence, "r/metal", toxic=False)
+    taught = model.score_batch(BANTER[1:] * 4, ["r/metal"] * (4 * len(BANTER[1:])))
+    for i, s in enumerate(taught):
+        model.learn(s.evidence, "r/metal", toxic=False, key=f"p{i}", time=0.0)
     after = model.score_batch([banter, banter], ["r/metal", "r/chess"])
     assert not after[0].flagged and after[1].flagged
-    assert after[0].threshold > first[0].threshold  # precision fell: threshold rose
+    assert after[1].toxicity == first[1].toxicity  # r/chess untouched
+    assert "learned" in after[0].categories and "learned" not in after[1].categories
 
     restored = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()
     restored.restore(pickle.loads(pickle.dumps(model.snapshot())))
     again = restored.score_batch([banter, banter], ["r/metal", "r/chess"])
     assert [s.toxicity for s in again] == [s.toxicity for s in after]
+    # a restored learner has no inverse Hessian: its next label refits exactly
+    restored.learn(taught[0].evidence, "r/metal", toxic=False, key="p-new", time=0.0)
     with pytest.raises(ValueError, match="checkpoint"):
-        restored.restore({**model.snapshot(), "version": "vigil-tox-1"})
+        restored.restore({**model.snapshot(), "version": "vigil-tox-2"})
 
 
-def test_threshold_falls_when_precision_is_high_and_toxic_posts_are_missed():
-    t = AdaptiveThreshold(threshold=0.8, target_precision=0.8)
-    for _ in range(5):
-        t.observe(0.9, toxic=True)  # flagged and right: precision stays high
-    t.observe(0.6, toxic=True)  # missed
-    assert t.threshold < 0.8
+def test_a_second_label_for_the_same_post_replaces_the_first():
+    """An appeal reverses a decision: the post is one example, with the new label."""
+    model = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()
+    (post,) = model.score_batch(["you absolute clown"], ["r/x"])
+    model.learn(post.evidence, "r/x", toxic=True, key="p1", time=0.0)
+    model.learn(post.evidence, "r/x", toxic=False, key="p1", time=60.0)
+    buffered = model.learner.buffer.examples("r/x")
+    assert [(e.key, e.label) for e in buffered] == [("p1", 0)]
+    assert model.labels_learned == 1
+    # the same text labelled as another post is a second example
+    model.learn(post.evidence, "r/x", toxic=False, key="p2", time=60.0)
+    assert model.learner.buffer.count("r/x") == 2
+
+
+def test_old_labels_fade_by_label_time():
+    from models.label_buffer import LabelBuffer
+
+    buf = LabelBuffer(half_life_days=90)
+    buf.add("r/x", "old", [0.0], 0.0, 1, time=0.0)
+    buf.add("r/x", "new", [0.0], 0.0, 0, time=180 * 86400.0)
+    assert buf.weights(buf.examples("r/x")).tolist() == [0.25, 1.0]
+
+
+def test_threshold_policy_target_precision_best_f1_budget_and_never_mute():
+    # reachable: 9 of 10 flags right while catching most toxic posts
+    t = LabelledThreshold(0.8, target_precision=0.9, min_labels=10, min_per_class=3)
+    labelled = [(0.95, 1), (0.9, 1), (0.85, 1), (0.8, 1), (0.75, 1), (0.7, 1), (0.65, 1),
+                (0.6, 1), (0.55, 1), (0.5, 0), (0.45, 1), (0.3, 0), (0.2, 0), (0.1, 0)]
+    for i, (s, y) in enumerate(labelled):
+        t.observe(str(i), s, bool(y))
+    assert (t.mode, t.threshold) == ("target_precision", 0.45)
+    # unreachable (the community's labels are noisy): best F1, not a ratchet to 0.99
+    t = LabelledThreshold(0.8, target_precision=0.99, min_labels=10, min_per_class=3)
+    for i, (s, y) in enumerate([(0.9, 0), (0.8, 1), (0.7, 0), (0.6, 1), (0.5, 1), (0.4, 0),
+                                (0.3, 1), (0.2, 0), (0.15, 0), (0.1, 0)]):
+        t.observe(str(i), s, bool(y))
+    assert t.mode == "best_f1" and t.threshold <= 0.8  # the highest toxic score at most
+    # a review budget: at most 2 flags a day, over two days of posts
+    t = LabelledThreshold(0.8, target_precision=None, review_budget_per_day=2,
+                          min_labels=10, min_per_class=3)
+    for k in range(100):
+        t.observe_post(k / 100, time=k * 1728.0)
+    for i, (s, y) in enumerate(labelled):
+        t.observe(str(i), s, bool(y))
+    assert t.mode == "review_budget" and t.threshold == pytest.approx(0.95)
+    # before enough labels, the configured threshold stands
+    t = LabelledThreshold(0.8, min_labels=30)
+    t.observe("a", 0.1, True)
+    assert (t.threshold, t.mode) == (0.8, "configured")
+
+
+def test_learner_matches_a_batch_refit_and_costs_do_not_grow():
+    """Online (one Newton step per label, exact refits now and then) = the batch fit."""
+    from models.learner import CommunityLearner
+    from models.logistic_fit import fit_logistic
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 6))
+    y = (x[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
+    learner = CommunityLearner()  # exact refit every max(8, 4 % of the labels)
+    for i in range(400):
+        learner.learn("c", str(i), x[i], 0.0, int(y[i]), time=0.0)
+    batch = fit_logistic(x, y, penalty=np.ones(6), bias_penalty=1.0, offset=np.zeros(400))
+    online = learner.fits["c"]
+    assert np.allclose(online.weights, batch.weights, rtol=0.03, atol=0.02)
+    assert learner.refits <= 60  # most of the 400 labels were one-step updates
 
 
 def test_checkpoint_is_atomic_and_carries_offsets(tmp_path, steps):
