@@ -150,7 +150,10 @@ class CommunityLearner:
         warm = self.fits.get(community)
         for f in range(min(folds, len(own_idx))):
             test = own_idx[fold_of == f]
+            # trained on the newest ``limit`` own labels and the others' (not all 4,000
+            # own): five such fits cost about one full refit, so the guard stays cheap
             train = np.ones(len(y), bool)
+            train[:lo] = False
             train[test] = False
             fit = self._fit(x[train], y[train], off[train], w[train], warm)
             z[fold_of == f] = fit.predict_logit(x[test], off[test])
