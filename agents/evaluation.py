@@ -31,7 +31,7 @@ from typing import Optional
 import numpy as np
 
 from models.embeddings import SentenceEmbedder
-from models.rules import CATEGORIES
+from models.combiner import logit
 from models.toxicity_model import CommunityPolicy, ToxicityModel
 
 __all__ = ["evaluate_toxicity", "prepare", "read_labelled"]
@@ -142,8 +142,9 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
     evidence = [s.evidence for s in scored]
     feats = np.stack([ev.features() for ev in evidence]).astype(np.float64)
     z_ship = np.array([ev.shipped_logit for ev in evidence])
+    # the reference's features: the embedding and the prior's logit, nothing of Vigil's
     ref_x = np.column_stack(([np.stack([ev.vector for ev in evidence])] if embeddings else [])
-                            + [feats[:, -(1 + len(CATEGORIES) + (4 if embeddings else 0))]])
+                            + [np.array([logit(ev.prior) for ev in evidence])])
     h_feats, h_ship, h_y = feats[holdout], z_ship[holdout], y[holdout]
 
     def holdout_scores() -> tuple[np.ndarray, np.ndarray]:
