@@ -12,7 +12,8 @@ per-component AUCs (prior alone, learner alone, combined). Added with the exact 
 ``learning_curve`` (at 25, 50, 100, 250, 500, 1,000, 2,000 labels and all: holdout AUC
 of Vigil, of a batch logistic regression refitted on the same labels with the same
 features as the reference — MiniLM embedding + the prior's logit, scikit-learn defaults —
-and of the prior; on the labels seen so far, Vigil's prequential AUC and the prior's;
+and of the prior; on the labels seen so far, Vigil's prequential AUC, the prior's and
+the as-shipped score's (not learning at all);
 the guard's blend β and the threshold), ``best_f1_after`` (the best F1 any threshold
 reaches on the holdout), ``threshold_mode``, ``flip_fraction`` and ``update_ms`` (mean
 and max time to learn one label). ``--flip-fraction`` flips that share of the feedback
@@ -148,10 +149,9 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
     h_feats, h_ship, h_y = feats[holdout], z_ship[holdout], y[holdout]
 
     def holdout_scores() -> tuple[np.ndarray, np.ndarray]:
-        fit = model.learner.model_for(COMMUNITY)
-        if fit is None:
+        learnt = model.learner.predict(COMMUNITY, h_feats, h_ship)
+        if learnt is None:
             return h_ship, h_ship
-        learnt = fit.predict_logit(h_feats, h_ship)
         return h_ship + model.guard.beta(COMMUNITY) * (learnt - h_ship), learnt
 
     # stream the feedback: test (score) then train (learn), in random order
@@ -181,6 +181,7 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
                 "prior_roc_auc": _auc(h_y, prior[holdout]),
                 "vigil_seen_roc_auc": _auc(np.array(preq_labels), np.array(preq_scores)),
                 "prior_seen_roc_auc": _auc(taught[seen], prior[seen]),
+                "shipped_seen_roc_auc": _auc(taught[seen], shipped[seen]),
                 "beta": model.guard.beta(COMMUNITY),
                 "threshold": round(model.threshold_for(COMMUNITY).threshold, 4)})
             if progress:

@@ -5,7 +5,8 @@
 Synthetic labelled posts with Vigil's feature shape (a unit 384-d embedding plus the
 prior's logit, 7 rule scores and 4 prototype margins; labels from a hidden linear rule
 with noise) are learnt one at a time by :class:`CommunityLearner`, as the feedback task
-does, with the guard's cross-validation where ToxicityModel.learn runs it. Reported per window of labels: mean and max milliseconds per label, and the exact
+does, with the guard's leave-one-out evidence where ToxicityModel.learn runs it.
+Reported per window of labels: mean and max milliseconds per label, and the exact
 refits done. The buffer bounds the work, so the cost at 50,000 labels is the cost at the
 buffer's size; the ratio last/first-full-buffer window says so. A bare reference in the
 same run: one ``numpy`` matrix-vector product over the buffer (what any refit must at
@@ -43,7 +44,7 @@ def run(labels: int, communities: int, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         refits = learner.refits
         learner.learn(community, f"p{i}", x, float(rng.normal()), y, time=float(i))
-        # what ToxicityModel.learn adds: the guard's cross-validation, every label while a
+        # what ToxicityModel.learn adds: the guard's leave-one-out evidence, every label while a
         # community has fewer than 100 and at each exact refit after that
         if learner.buffer.count(community) < 100 or learner.refits != refits:
             learner.cross_validated(community)

@@ -11,7 +11,7 @@ As shipped (no labels yet) the score is the shipped logit (:mod:`models.combiner
 Each label a community's moderators give is (1) recorded with the score the post had
 before it (the threshold's labelled, out-of-sample scores), then (2) learnt by the
 community's logistic regression (:mod:`models.learner`). The guard blends the learnt
-score in only as far as cross-validation on the community's labels says it ranks better
+score in only as far as leave-one-out evidence on the community's labels says it ranks better
 than the shipped one. :meth:`snapshot` / :meth:`restore` carry the learnt state across restarts.
 """
 
@@ -238,9 +238,9 @@ class ToxicityModel:
         n, refits = self.learner.n_learned, self.learner.refits
         self.learner.learn(community, key, evidence.features(), z_ship, int(bool(toxic)), time)
         self.labels_learned += self.learner.n_learned - n
-        # The guard's evidence: cross-validated logits, after every label while the
+        # The guard's evidence: leave-one-out logits, after every label while the
         # community has few (where each label moves the model most) and at each exact
-        # refit after that, so its cost stays a bounded multiple of a refit's.
+        # refit after that (one O(n·d²) pass, bounded by the buffer like the refit).
         if self.learner.buffer.count(community) < self.cv_every_label_below or \
                 self.learner.refits != refits:
             self.guard.update(community, *self.learner.cross_validated(community))

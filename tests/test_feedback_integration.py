@@ -92,10 +92,24 @@ def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_pa
         stop_worker(worker)
 
 
+def _learned_at(log_path, post_id: str):
+    """The worker's own clock when it learnt the label for ``post_id`` (its JSON log)."""
+    from datetime import datetime
+
+    for line in log_path.read_text(errors="replace").splitlines():
+        if '"feedback"' in line and post_id in line:
+            entry = json.loads(line)
+            if entry.get("event") == "feedback" and entry.get("post_id") == post_id:
+                return datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+    return None
+
+
 def test_a_label_changes_the_next_score_in_that_community(broker, tmp_path, record_property):
-    """Labels learnt by a live worker change the very next post's score there; the time
-    from producing the last label to the first probe scored differently is recorded
-    (``label_to_changed_score_s``, in the JUnit properties and printed), not asserted."""
+    """One label, learnt by a live worker, changes the very next post's score in that
+    community. The time from producing the label to the worker having learnt it
+    (``label_to_learned_s``, worker's log clock) and to the first probe post scored with
+    it (``label_to_changed_score_s``, which adds the probe's own raw -> scored trip) are
+    recorded in the JUnit properties and printed, not asserted: tests do not time."""
     import time
 
     worker = start_worker(broker, tmp_path)
@@ -103,24 +117,33 @@ def test_a_label_changes_the_next_score_in_that_community(broker, tmp_path, reco
         taught = [(f"t-{i}", text) for i, text in enumerate(BANTER * 2)]
         produce(broker.bootstrap, [post(pid, "r/doom", text, i) for i, (pid, text) in enumerate(taught)])
         scored_by_id(broker.bootstrap, {pid for pid, _ in taught})
+        # the community's moderators have said "fine here" often enough to be trusted a bit
+        produce(broker.bootstrap, [feedback(pid, "r/doom", "not_toxic") for pid, _ in taught[:-1]],
+                topic="moderation.feedback")
+        worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total", outcome="learned")
+                        >= len(taught) - 1)
         produce(broker.bootstrap, [post("probe-0", "r/doom", BANTER[0], 100)])
         baseline = scored_by_id(broker.bootstrap, {"probe-0"})["probe-0"]["toxicity"]
 
-        produce(broker.bootstrap, [feedback(pid, "r/doom", "not_toxic") for pid, _ in taught],
-                topic="moderation.feedback")
-        sent = time.monotonic()
-        changed_at, k, score = None, 0, baseline
-        while time.monotonic() - sent < 60 and changed_at is None:
-            k += 1
-            produce(broker.bootstrap, [post(f"probe-{k}", "r/doom", BANTER[0], 100 + k)])
-            score = scored_by_id(broker.bootstrap, {f"probe-{k}"})[f"probe-{k}"]["toxicity"]
-            if score < baseline - 0.05:
-                changed_at = time.monotonic()
-        assert changed_at is not None, f"score stayed {score} (was {baseline})"
-        m = worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total", outcome="learned")
-                            >= len(taught))
-        assert total(m, "vigil_feedback_labels_total", outcome="learned") >= len(taught)
+        # one more label: the next post in r/doom scores differently
+        last = taught[-1][0]
+        sent = time.time()
+        produce(broker.bootstrap, [feedback(last, "r/doom", "not_toxic")], topic="moderation.feedback")
+        learned_at = None
+        while learned_at is None and time.time() - sent < 60:
+            learned_at = _learned_at(worker.log_path, last)
+            time.sleep(0.02)
+        assert learned_at is not None, worker.log_tail()
+        produce(broker.bootstrap, [post("probe-1", "r/doom", BANTER[0], 101)])
+        probe = scored_by_id(broker.bootstrap, {"probe-1"})["probe-1"]
+        changed_at = time.time()
+        assert probe["toxicity"] < baseline, (probe["toxicity"], baseline)
+        # ... and only there: the same text elsewhere keeps the shipped score
+        produce(broker.bootstrap, [post("ctl-0", "r/chess", BANTER[0], 102)])
+        assert scored_by_id(broker.bootstrap, {"ctl-0"})["ctl-0"]["toxicity"] > probe["toxicity"]
+        record_property("label_to_learned_s", round(learned_at - sent, 3))
         record_property("label_to_changed_score_s", round(changed_at - sent, 3))
-        print(f"label_to_changed_score_s={changed_at - sent:.3f} probes={k}")
+        print(f"label_to_learned_s={learned_at - sent:.3f} "
+              f"label_to_changed_score_s={changed_at - sent:.3f}")
     finally:
         stop_worker(worker)

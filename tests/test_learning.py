@@ -256,3 +256,62 @@ def test_checkpoint_retries_a_model_that_changed_while_pickled(tmp_path, steps):
     with pytest.raises(RuntimeError):
         write_checkpoint(path, {"trend_classifier": _Always()}, {0: 2})
     assert read_checkpoint(path)["feedback_offsets"] == {0: 1}  # the old one is intact
+
+
+def _taught_learner(n: int, seed: int = 5):
+    from models.learner import CommunityLearner
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8))
+    offset = 3.0 * rng.normal(size=n)  # the shipped logit: wide, and half wrong here
+    y = (x[:, 0] + 0.3 * offset + rng.normal(size=n) > 0).astype(int)
+    learner = CommunityLearner()
+    for i in range(n):
+        learner.learn("c", str(i), x[i], float(offset[i]), int(y[i]), time=0.0)
+    learner.refit("c")
+    return learner, x, offset, y
+
+
+def test_learnt_logits_keep_the_shipped_spread_and_rank_by_the_raw_fit():
+    """Scores of successive models must sit on one scale: the learnt logit is rescaled
+    to the shipped logit's spread on the labelled posts, without changing its order."""
+    learner, x, offset, _ = _taught_learner(120)
+    fit = learner.fits["c"]
+    raw_logits = fit.predict_logit(x, offset)
+    scaled = learner.predict("c", x, offset)
+    assert abs(np.std(scaled) - np.std(offset)) < 0.05 * np.std(offset)
+    assert abs(np.std(raw_logits) - np.std(offset)) > 0.1 * np.std(offset)  # it did rescale
+    assert (np.argsort(scaled) == np.argsort(raw_logits)).all()
+    assert learner.logit("c", x[0], float(offset[0])) == pytest.approx(scaled[0])
+    assert learner.predict("elsewhere", x, offset) is None
+
+
+def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
+    learner, *_ = _taught_learner(60)
+    ship, loo, labels = learner.cross_validated("c")
+    x, y, off, w, n = learner._training_set("c")
+    centre, gain = learner.scales["c"]
+    exact = []
+    for k in range(n):
+        keep = np.arange(n) != k
+        fit = learner._fit(x[keep], y[keep], off[keep], w[keep])
+        exact.append(centre + gain * (fit.predict_logit(x[k], off[k]) - centre))
+    exact = np.array(exact)
+    # one Newton step from the full optimum: close, not exact, for an influential label
+    assert np.median(np.abs(loo - exact)) < 0.01 * np.std(exact)
+    assert np.abs(loo - exact).max() < 0.1 * np.std(exact)
+    assert np.corrcoef(loo, exact)[0, 1] > 0.999
+    assert np.array_equal(labels, y) and np.array_equal(ship, off)
+
+
+def test_the_guard_shrinks_towards_the_shipped_score_while_labels_are_few():
+    from models.combiner import PriorGuard
+
+    guard = PriorGuard(min_labels=4, min_per_class=2, shrinkage=50)
+    good = ([0.1, 0.5, 0.2, 0.4] * 5, [2.0, -2.0, 1.5, -1.0] * 5, [1, 0, 1, 0] * 5)
+    assert guard.update("r/x", *good) == 1.0  # leave-one-out says learning ranks better
+    assert guard.beta("r/x") == pytest.approx(20 / 70)  # ... but 20 labels move it 2/7
+    bad = ([2.0, -2.0, 1.5, -1.0] * 5, [0.1, 0.5, 0.2, 0.4] * 5, [1, 0, 1, 0] * 5)
+    assert guard.update("r/y", *bad) == 0.0 and guard.beta("r/y") == 0.0
+    old = pickle.loads(pickle.dumps(guard))
+    assert old.beta("r/x") == guard.beta("r/x")
