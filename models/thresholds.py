@@ -6,7 +6,9 @@ out-of-sample score). Over the community's recent labels the threshold is chosen
 1. **Target precision, where reachable.** The lowest threshold at which at least
    ``target_precision`` of the flagged labelled posts were toxic, provided it still
    catches ``min_recall`` of the toxic ones ("9 in 10 flags are right, and we see at
-   least half of what is toxic").
+   least half of what is toxic") and keeps ``min_f1_share`` of the best F1 on the same
+   labels: a target bought with a third of the recall is not worth it where labels are
+   noisy or the community mostly toxic, and the moderators would miss what it drops.
 2. **Otherwise the best F1.** When the target cannot be met with useful recall, chasing
    it would flag almost nothing; the threshold that balances precision and recall does.
 3. **Review budget** (optional, flags per day): the threshold never goes below the score
@@ -41,6 +43,7 @@ class LabelledThreshold:
     target_precision: Optional[float] = 0.9
     review_budget_per_day: Optional[float] = None
     min_recall: float = 0.5
+    min_f1_share: float = 0.9
     window: int = 1000
     min_labels: int = 30
     min_per_class: int = 5
@@ -91,7 +94,9 @@ class LabelledThreshold:
         cuts = np.flatnonzero(last)
         choice, mode = None, "best_f1"
         if self.target_precision is not None:
-            ok = cuts[(precision[cuts] >= self.target_precision) & (recall[cuts] >= self.min_recall)]
+            best = float(f1[cuts].max())
+            ok = cuts[(precision[cuts] >= self.target_precision) & (recall[cuts] >= self.min_recall)
+                      & (f1[cuts] >= self.min_f1_share * best)]
             if len(ok):
                 choice, mode = ok[-1], "target_precision"  # lowest threshold that meets it
         if choice is None:

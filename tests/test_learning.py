@@ -307,7 +307,7 @@ def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
 def test_the_guard_shrinks_towards_the_shipped_score_while_labels_are_few():
     from models.combiner import PriorGuard
 
-    guard = PriorGuard(min_labels=4, min_per_class=2, shrinkage=50)
+    guard = PriorGuard(min_labels=4, shrinkage=50)
     good = ([0.1, 0.5, 0.2, 0.4] * 5, [2.0, -2.0, 1.5, -1.0] * 5, [1, 0, 1, 0] * 5)
     assert guard.update("r/x", *good) == 1.0  # leave-one-out says learning ranks better
     assert guard.beta("r/x") == pytest.approx(20 / 70)  # ... but 20 labels move it 2/7
@@ -315,3 +315,19 @@ def test_the_guard_shrinks_towards_the_shipped_score_while_labels_are_few():
     assert guard.update("r/y", *bad) == 0.0 and guard.beta("r/y") == 0.0
     old = pickle.loads(pickle.dumps(guard))
     assert old.beta("r/x") == guard.beta("r/x")
+
+
+def test_a_precision_target_that_costs_most_of_the_recall_gives_way_to_the_best_f1():
+    """80 % toxic, noisy labels: 90 % precision is met only by flagging half of the toxic
+    posts (F1 0.65) where flagging everything scores F1 0.89: the best F1 wins."""
+    labels = [0 if i in (10, 20, 30, 40) else 1 for i in range(44)]
+    labels += [0 if i % 7 in (0, 4) else 1 for i in range(56)]
+    assert sum(labels) == 80
+    t = LabelledThreshold(0.8, target_precision=0.9)
+    for i, y in enumerate(labels):
+        t.observe(str(i), 1.0 - i / 200, y)
+    assert t.mode == "best_f1" and t.threshold <= 1.0 - 90 / 200
+    strict = LabelledThreshold(0.8, target_precision=0.9, min_f1_share=0.0)
+    for i, y in enumerate(labels):
+        strict.observe(str(i), 1.0 - i / 200, y)
+    assert strict.mode == "target_precision" and strict.threshold == pytest.approx(1.0 - 43 / 200)
