@@ -47,7 +47,7 @@ def run(labels: int, communities: int, seed: int = 0) -> dict:
         # what ToxicityModel.learn adds: the guard's leave-one-out evidence, every label while a
         # community has fewer than 100 and at each exact refit after that
         if learner.buffer.count(community) < 100 or learner.refits != refits:
-            learner.cross_validated(community)
+            learner.leave_one_out(community)
         costs.append(time.perf_counter() - t0)
         if i in marks:
             c = np.array(costs) * 1000

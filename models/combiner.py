@@ -12,7 +12,7 @@ the smaller of two limits:
 
 - **Stacking on out-of-sample evidence.** ``β`` in {0, 0.05, …, 1} minimises the
   log-loss of the blend on the learner's *approximate leave-one-out* logits for the
-  community's labelled posts (:meth:`~models.learner.CommunityLearner.cross_validated`:
+  community's labelled posts (:meth:`~models.learner.CommunityLearner.leave_one_out`:
   what a model fitted without each label would have said of it, one pass over the fit's
   inverse Hessian) against the shipped logits of the same posts; ties stay shipped.
   It is a stacked regression with one coefficient, bounded to [0, 1]: fitted on 50
@@ -125,7 +125,8 @@ class PriorGuard:
         return float(self.GRID[best]) if losses[best] < losses[0] - 1e-9 else 0.0
 
     def __setstate__(self, state: dict) -> None:
-        # a checkpoint from the AUC-grid guard: its β stands until the next update
-        state.setdefault("shrinkage", 0.0)
+        # A checkpoint from the AUC-grid guard has no label counts: β is 0 (the shipped
+        # score) until the community's next label re-evaluates it.
+        state.setdefault("shrinkage", 25.0)
         state.setdefault("_labels", {})
         self.__dict__.update(state)

@@ -18,7 +18,7 @@ features) and the next one undo it. Scores given by successive models sit side b
 in a community's queue, in its threshold's labelled history and in every AUC over time,
 so a spread that wanders scrambles the ranking even while each model ranks better. Each
 fit's learnt logit is therefore rescaled about its mean to the shipped logit's spread on
-the community's labelled posts (:meth:`scale_for`): learning reorders posts and may
+the community's labelled posts (:meth:`predict`): learning reorders posts and may
 shift the level (a community that labels "fine here" gets lower scores), but the spread
 of scores stays the community's.
 
@@ -90,19 +90,14 @@ class CommunityLearner:
         key = self._key_for(community)
         return None if key is None else self.fits[key]
 
-    def scale_for(self, community: str) -> tuple[float, float]:
-        """(centre, gain) of the model scoring ``community``: see :meth:`predict`."""
-        key = self._key_for(community)
-        return self.scales.get(key, (0.0, 1.0)) if key is not None else (0.0, 1.0)
-
     def predict(self, community: str, features: np.ndarray, offsets) -> Optional[np.ndarray]:
         """Learnt logits on the shipped scale, ``centre + gain·(raw − centre)``, for a
         batch (n, d) or one post (d,); None where nothing was learnt for the community."""
-        fit = self.model_for(community)
-        if fit is None or fit.weights.shape != np.shape(features)[-1:]:
+        key = self._key_for(community)  # once: it is on the scoring path, per post
+        if key is None or self.fits[key].weights.shape != np.shape(features)[-1:]:
             return None
-        centre, gain = self.scale_for(community)
-        return centre + gain * (fit.predict_logit(features, offsets) - centre)
+        centre, gain = self.scales.get(key, (0.0, 1.0))
+        return centre + gain * (self.fits[key].predict_logit(features, offsets) - centre)
 
     def logit(self, community: str, features: np.ndarray, offset: float) -> Optional[float]:
         """The learnt logit for one post (shipped scale), or None where nothing was learnt."""
@@ -135,8 +130,10 @@ class CommunityLearner:
             self.fits[community] = fit = fit.add_one(features, offset, float(label))
             self._pending[community] = pending
             if self.buffer.count(community) <= self.rescale_every_label_below:
-                x, _, off, _, n_own = self._training_set(community)
-                self.scales[community] = self._scale(fit, x[:n_own], off[:n_own])
+                own = [e for e in self.buffer.examples(community)
+                       if e.features.shape == fit.weights.shape]
+                self.scales[community] = self._scale(
+                    fit, np.stack([e.features for e in own]), np.array([e.offset for e in own]))
         if len(self.buffer.communities()) >= self.shared_min_communities:
             shared_pending = self._pending.get(SHARED, 0) + 1
             shared_due = max(self.min_refit * 4, int(self.refit_fraction * len(self.buffer)))
@@ -179,7 +176,7 @@ class CommunityLearner:
         self._pending[community] = 0
         self.refits += 1
 
-    def cross_validated(self, community: str, limit: int = 1000):
+    def leave_one_out(self, community: str, limit: int = 1000):
         """Out-of-sample logits for the community's newest ``limit`` labels:
         (shipped logits, learnt logits on the shipped scale, labels).
 

@@ -243,7 +243,7 @@ class ToxicityModel:
         # refit after that (one O(n·d²) pass, bounded by the buffer like the refit).
         if self.learner.buffer.count(community) < self.cv_every_label_below or \
                 self.learner.refits != refits:
-            self.guard.update(community, *self.learner.cross_validated(community))
+            self.guard.update(community, *self.learner.leave_one_out(community))
         return before
 
     # -- persistence ----------------------------------------------------------------

@@ -288,7 +288,7 @@ def test_learnt_logits_keep_the_shipped_spread_and_rank_by_the_raw_fit():
 
 def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
     learner, *_ = _taught_learner(60)
-    ship, loo, labels = learner.cross_validated("c")
+    ship, loo, labels = learner.leave_one_out("c")
     x, y, off, w, n = learner._training_set("c")
     centre, gain = learner.scales["c"]
     exact = []
