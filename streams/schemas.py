@@ -7,6 +7,7 @@ record classes so the published contract cannot drift from the code.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 from pathlib import Path
@@ -69,10 +70,11 @@ def _type_schema(tp: Any, defs: dict) -> dict:
 
 
 def _object_schema(cls: type, defs: dict) -> dict:
-    hints = cls._options.fields  # name -> type, in declaration order
+    hints = typing.get_type_hints(cls)  # resolves the (string) annotations
     props: dict[str, Any] = {}
     required = []
-    for name in hints:
+    for f in dataclasses.fields(cls):  # declaration order
+        name = f.name
         schema = _type_schema(hints[name], defs)
         if name in _DATETIME_FIELDS:
             schema["format"] = "date-time"
@@ -83,7 +85,9 @@ def _object_schema(cls: type, defs: dict) -> dict:
             schema["const"] = records.SCHEMA_VERSION
         props[name] = schema
         # schema_version has a default in Python but is always written: consumers rely on it.
-        if name not in cls._options.defaults or name == "schema_version":
+        has_default = (f.default is not dataclasses.MISSING
+                       or f.default_factory is not dataclasses.MISSING)
+        if not has_default or name == "schema_version":
             required.append(name)
     doc = (cls.__doc__ or "").strip().splitlines()[0]
     return {"type": "object", "description": doc, "properties": props,
