@@ -1,26 +1,19 @@
-"""``/metrics`` for Prometheus on the worker's web port, consumer lag, and model
-warm-up at start."""
+"""``/metrics`` for Prometheus on the worker's web port, and consumer lag."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
-
-from agents.runtime import run_blocking, steps
+from agents.app import app
+from agents.runtime import pipeline
 from models.normalize import DLQ_REASONS
 from streams import metrics
-from streams.app import app
-from streams.topics import TOPICS
-
-log = structlog.get_logger("vigil.worker")
+from streams.topology import INPUT_TOPICS
 
 STAGES = ("normalize", "score", "detect", "escalate", "checkpoint")
-# what the worker's agents read; changelog and other internal topics are not lag
-SOURCE_TOPICS = frozenset(t.name for t in TOPICS if t.name not in ("escalations", "posts.dlq"))
 LAG_INTERVAL_S = 5.0
 
-metrics.community_label.configure(steps.communities.communities,
+metrics.community_label.configure(pipeline.communities.config.communities,
                                   limit=app.vigil_settings.metrics_community_limit)
 metrics.initialise_zero_series(dead_letter_reasons=DLQ_REASONS, stages=STAGES)
 
@@ -31,7 +24,7 @@ async def prometheus_metrics(web, request):
 
 
 def consumer_lag() -> dict[str, int]:
-    """Unread messages per source topic on this worker's partitions.
+    """Unread messages per input topic on this worker's partitions.
 
     The high watermark comes from fetch responses (right on Tansu too, whose
     ListOffsets end offsets are wrong); the read position is Faust's last read offset.
@@ -39,7 +32,7 @@ def consumer_lag() -> dict[str, int]:
     consumer = app.consumer
     lag: dict[str, int] = {}
     for tp in consumer.assignment():
-        if tp.topic not in SOURCE_TOPICS:
+        if tp.topic not in INPUT_TOPICS:
             continue
         high = consumer.highwater(tp)
         if high is None or high < 0:
@@ -53,9 +46,7 @@ def consumer_lag() -> dict[str, int]:
 @app.timer(interval=LAG_INTERVAL_S)
 async def report_consumer_lag() -> None:
     lag = consumer_lag()
-    for topic in SOURCE_TOPICS:
-        if topic == "moderation.feedback":
-            continue  # read by its own assigned consumer (agents.feedback), not the group
+    for topic in INPUT_TOPICS:
         metrics.CONSUMER_LAG.labels(topic=topic).set(lag.get(topic, 0))
 
 
@@ -65,16 +56,3 @@ async def _forget_community_gauges(app_: Any, revoked: Any, **_: Any) -> None:
     # at its next post, and this worker does again for those it keeps.
     metrics.TRENDS_ACTIVE.clear()
     metrics.BURST_ZSCORE.clear()
-
-
-@app.task
-async def warm_up_models() -> None:
-    # Off the loop: loading the lexical model unpickles ~1 s of scikit-learn.
-    await run_blocking(steps.load_models)
-    settings = app.vigil_settings
-    if settings.uses_dev_pseudonym_key:
-        log.warning("pseudonym_key_not_set",
-                    hint="set VIGIL_PSEUDONYM_KEY to a long random secret in production; "
-                         "author pseudonyms now use a public development key")
-    log.info("worker_ready", broker=settings.broker, web_port=settings.web_port,
-             model_version=steps.model_version)

@@ -1,8 +1,10 @@
-"""``vigil replay``: the live pipeline's steps, in-process, over a file or a topic range.
+"""``vigil replay``: the pipeline over a file or a topic range, in-process, by the same
+:meth:`streams.pipeline.Pipeline.process` the Faust worker calls (a test proves the two
+give the same escalations and trend signals). Nothing is produced to any topic.
 
-Rows are sorted by event time first (stable, so equal times keep file order), then go
-through exactly the steps the agents run, in the order a single worker would apply
-them. Nothing is produced to any topic. Outputs in ``--out``:
+A file's rows are sorted by event time first (stable, so equal times keep file order);
+a topic's messages keep their order in each partition, as a worker reads them. Both
+are handed over in batches as a worker would take them. Outputs in ``--out``:
 
     scored.jsonl        one ScoredPost per accepted post
     trends.jsonl        every TrendSignal, in event order
@@ -11,8 +13,9 @@ them. Nothing is produced to any topic. Outputs in ``--out``:
     summary.json        counts that add up: rows = normalized + duplicates + dead-lettered
                         + platform_events (deletions, moderators' actions)
 
-Each post's ``ingested_at`` is its event time in a replay (there is no broker to stamp
-it), so outputs are reproducible run to run apart from processing timestamps.
+From a file, each post's ``ingested_at`` is its event time (there is no broker to stamp
+it), so outputs are reproducible run to run apart from processing timestamps; from a
+topic it is the broker's timestamp, as on a live worker.
 """
 
 from __future__ import annotations
@@ -24,17 +27,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Optional
 
-from agents.steps import MalformedPost, NotAPost, Steps
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
-from models.community_watch import WatchState
-from models.raids import RaidState
-from models.conduct import ConductState
 from models.eventtime import parse_event_time, to_iso
+from streams.assigned import assign_every_partition_sync
+from streams.events import Input
+from streams.pipeline import Pipeline
+from streams.state import PipelineState
 
-__all__ = ["replay_file", "replay_topic", "replay_rows"]
+__all__ = ["replay_file", "replay_topic", "replay_inputs", "BATCH"]
 
-SCORE_BATCH = 256
+BATCH = 256
 
 
 class _Progress:
@@ -56,87 +59,63 @@ class _Progress:
 
 def replay_file(settings: Settings, path: Path, out: Path,
                 mapping: ColumnMapping = ColumnMapping()) -> dict:
-    rows = list(iter_file(path, mapping))
-    return replay_rows(settings, rows, out, source=str(path))
+    # unreadable times first (they fail normalisation)
+    rows = sorted(iter_file(path, mapping),
+                  key=lambda r: float("-inf") if r.ts is None else r.ts)
+    return replay_inputs(settings, [_from_row(r, str(path)) for r in rows], out,
+                         source=str(path))
 
 
-def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
-                source: str) -> dict:
+def _from_row(row: FileRow, source: str) -> Input:
+    headers = {"vigil-format": row.fmt}
+    if row.platform:
+        headers["vigil-platform"] = row.platform
+    return Input("posts.raw", row.payload, row.community.encode() if row.community else None,
+                 headers, partition=0, offset=row.line_no, timestamp=row.ts or time.time(),
+                 origin=source)
+
+
+def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source: str) -> dict:
     started = time.perf_counter()
-    # rows: every input row, sorted by event time; unreadable times first (they fail)
-    rows = sorted(rows, key=lambda r: float("-inf") if r.ts is None else r.ts)
-    steps = Steps(settings)
-    steps.load_models()
+    pipeline = Pipeline(settings)
+    pipeline.load_models()
+    state = PipelineState()
     out.mkdir(parents=True, exist_ok=True)
-    files = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8")
-             for name in ("scored", "trends", "escalations", "dlq")}
     counts: Counter = Counter()
     dead: Counter = Counter()
     trends: Counter = Counter()
     escalations: Counter = Counter()
-    community_state: dict[str, WatchState] = {}
-    raid_states: dict[str, RaidState] = {}
-    incidents: dict = {}
-    conduct: dict[str, ConductState] = {}
     first_ts: Optional[float] = None
     last_ts: Optional[float] = None
-    progress = _Progress(len(rows))
+    progress = _Progress(len(ordered))
+    files = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8")
+             for name in ("scored", "trends", "escalations", "dlq")}
 
-    def write(name: str, record) -> None:
-        # The same JSON the agents put on the topic, byte for byte.
-        files[name].write(record.dumps().decode() + "\n")
-
-    def escalate(draft, source_id: str) -> None:
-        state, esc = steps.escalate(incidents.get(draft.dedup_key), draft, source_id)
-        incidents[draft.dedup_key] = state
-        if esc is not None:
-            escalations[f"{esc.type}:{esc.status}"] += 1
-            write("escalations", esc)
+    def write(name: str, records: Iterable) -> None:
+        # The same JSON the worker puts on the topic, byte for byte.
+        for record in records:
+            files[name].write(record.dumps().decode() + "\n")
 
     try:
-        for start in range(0, len(rows), SCORE_BATCH):
-            chunk = rows[start:start + SCORE_BATCH]
-            posts = []
-            for row in chunk:
-                counts["rows"] += 1
-                try:
-                    post = steps.normalize(row.payload, fmt=row.fmt,
-                                           ingested_ts=row.ts or time.time(),
-                                           community=row.community)
-                except MalformedPost as exc:
-                    dead[exc.reason] += 1
-                    write("dlq", steps.dead_letter(exc, row.payload, key=None, headers={},
-                                                   topic=source, partition=0,
-                                                   offset=row.line_no))
-                    continue
-                except NotAPost:
-                    counts["platform_events"] += 1
-                    continue
-                if post is None:
-                    counts["duplicates"] += 1
-                    continue
-                counts["normalized"] += 1
-                posts.append(post)
-            # posts: this chunk's accepted Posts, in event-time order
-            for scored in steps.score_batch(posts):
-                counts["scored"] += 1
-                counts["toxic"] += scored.decision != "none"
-                write("scored", scored)
-                post = scored.post
-                ts = parse_event_time(post.created_at)
+        for start in range(0, len(ordered), BATCH):
+            o = pipeline.process(ordered[start:start + BATCH], state)
+            write("scored", o.scored)
+            write("trends", o.trends)
+            write("escalations", o.escalations)
+            write("dlq", o.dead_letters)
+            counts["rows"] += len(ordered[start:start + BATCH])
+            counts["normalized"] += len(o.normalized)
+            counts["duplicates"] += len(o.duplicates)
+            counts["platform_events"] += len(o.platform_events)
+            counts["scored"] += len(o.scored)
+            counts["toxic"] += sum(s.decision != "none" for s in o.scored)
+            dead.update(d.reason for d in o.dead_letters)
+            trends.update(f"{t.kind}:{t.state}" for t in o.trends)
+            escalations.update(f"{e.type}:{e.status}" for e in o.escalations)
+            for s in o.scored:
+                ts = parse_event_time(s.post.created_at)
                 first_ts = ts if first_ts is None else min(first_ts, ts)
                 last_ts = ts if last_ts is None else max(last_ts, ts)
-                record = conduct.setdefault(f"{post.community}|{post.author_id}", ConductState())
-                for draft in steps.moderation_drafts(scored, record):
-                    escalate(draft, f"post:{post.platform}:{post.post_id}")
-                state = community_state.setdefault(post.community, WatchState())
-                raid = raid_states.setdefault(post.community, RaidState())
-                for trend in steps.detect(state, scored, raid):
-                    trends[f"{trend.kind}:{trend.state}"] += 1
-                    write("trends", trend)
-                    tdraft = steps.trend_draft(trend)
-                    if tdraft is not None:
-                        escalate(tdraft, steps.trend_source_id(trend))
             progress.update(counts["rows"])
     finally:
         for fh in files.values():
@@ -151,14 +130,14 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
         "dead_lettered": dict(sorted(dead.items())),
         "scored": counts["scored"],
         "toxic": counts["toxic"],
-        "communities": len(community_state),
+        "communities": len(state.watch),
         "trends": dict(sorted(trends.items())),
         "escalations": dict(sorted(escalations.items())),
         "event_time_first": to_iso(first_ts) if first_ts is not None else None,
         "event_time_last": to_iso(last_ts) if last_ts is not None else None,
         "elapsed_s": round(elapsed, 3),
         "posts_per_s": round(counts["rows"] / elapsed, 1) if elapsed > 0 else 0.0,
-        "model_version": steps.model_version,
+        "model_version": pipeline.model_version,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -166,26 +145,24 @@ def replay_rows(settings: Settings, rows: Iterable[FileRow], out: Path, *,
 
 def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[str],
                  end: Optional[str], idle_timeout_s: float = 5.0) -> dict:
-    """Replay a range of a raw topic by broker timestamp, in a throwaway consumer group.
+    """Replay a range of a raw topic by broker timestamp, with an assigned consumer
+    (no group: nothing is committed). Each message keeps its key, headers, partition,
+    offset and timestamp, as the worker sees them.
 
     The range's end is found from message timestamps and an idle timeout, never from
     end offsets, which Tansu reports wrongly.
     """
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
 
     start_ms = int(parse_event_time(start) * 1000) if start else 0
     end_ms = int(parse_event_time(end) * 1000) if end else None
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
-                             group_id=f"vigil-replay-{int(time.time() * 1000)}",
-                             enable_auto_commit=False, auto_offset_reset="earliest",
-                             client_id="vigil-replay")
-    rows: list[FileRow] = []
+                             enable_auto_commit=False, client_id="vigil-replay")
+    inputs: list[Input] = []
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
+        tps = assign_every_partition_sync(consumer, topic, from_beginning=False)
+        if not tps:
             raise SystemExit(f"vigil replay: topic {topic!r} does not exist on {settings.broker}")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
         offsets = consumer.offsets_for_times({tp: start_ms for tp in tps})
         for tp in tps:
             found = offsets.get(tp)
@@ -196,8 +173,7 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
         done: set = set()
         last_message = time.monotonic()
         while len(done) < len(tps) and time.monotonic() - last_message < idle_timeout_s:
-            batch = consumer.poll(timeout_ms=500)
-            for tp, messages in batch.items():
+            for tp, messages in consumer.poll(timeout_ms=500).items():
                 for m in messages:
                     last_message = time.monotonic()
                     if end_ms is not None and m.timestamp > end_ms:
@@ -206,15 +182,10 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
                     if m.timestamp < start_ms:
                         continue
                     headers = {k: v.decode("utf-8", "replace") for k, v in (m.headers or [])}
-                    rows.append(FileRow(len(rows), m.value or b"", None, _event_ts(m.value),
-                                        fmt=headers.get("vigil-format", "vigil")))
+                    inputs.append(Input("posts.raw", m.value or b"", m.key, headers,
+                                        partition=m.partition, offset=m.offset,
+                                        timestamp=m.timestamp / 1000.0, origin=topic))
     finally:
         consumer.close()
-    return replay_rows(settings, rows, out, source=f"topic:{topic}")
+    return replay_inputs(settings, inputs, out, source=f"topic:{topic}")
 
-
-def _event_ts(value: Optional[bytes]) -> Optional[float]:
-    try:
-        return parse_event_time(json.loads(value)["created_at"])
-    except Exception:  # malformed payloads sort first and are dead-lettered by the steps
-        return None

@@ -1,27 +1,47 @@
-"""What every agent in a worker shares: the pipeline steps and the inference executor."""
+"""What the Faust runner's agents, tasks and timers share: one pipeline, its state over
+the tables, the inference thread, and the lock that keeps each call whole.
+
+Every call of the pipeline runs in one inference thread (the models are CPU-bound and a
+2-core machine also runs the broker; what matters is that nothing blocks the event
+loop) under :data:`pipeline_lock`, and its outputs are published and its state written
+before the next call starts: an escalation is always on its way before the ledger
+that says it was sent is written.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, Optional, TypeVar
 
-from agents.steps import Steps
-from streams.app import app
+from agents.app import app, tables
+from streams.pipeline import Pipeline
+from streams.state import PipelineState
 
 T = TypeVar("T")
 
-steps = Steps(app.vigil_settings)
+pipeline = Pipeline(app.vigil_settings)
+
+
+def _load(store: str, key: str) -> Optional[dict]:
+    # read by the inference thread; only this runner writes, between its calls
+    return tables[store].data.get(key)
+
+
+def _scan(store: str) -> Iterable[tuple[str, dict]]:
+    return list(tables[store].data.items())
+
+
+state = PipelineState(load=_load, scan=_scan)
 
 # Set once each start-up restore (learnt toxicity state, online topics) has finished or
-# failed: scoring waits for both, or the first posts after a restart would be scored by
-# an untaught model (with ONNX the model is ready in 0.6 s, before the restore was).
+# failed: processing waits for both, or the first posts after a restart would be scored
+# by an untaught model (with ONNX the model is ready in 0.6 s, before the restore was).
 learning_restored = asyncio.Event()
 topics_restored = asyncio.Event()
+pipeline_lock = asyncio.Lock()
 
-# One thread: the models are CPU-bound and a 2-core machine also runs the broker.
-# What matters is that inference never runs on the event loop.
 _inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-inference")
 
 

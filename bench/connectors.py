@@ -77,7 +77,7 @@ def bench_file(bootstrap: str, url: str, path: Path, n: int) -> dict:
     in_process = time.perf_counter() - started
     sink.close()
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "streams.cli", "connect", "file", "--input", str(path),
+    subprocess.run([sys.executable, "-m", "agents.cli", "connect", "file", "--input", str(path),
                     "--broker", url], cwd=REPO, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     process = time.perf_counter() - started
@@ -120,7 +120,7 @@ def bench_webhook(url: str, posts: list[bytes], concurrency: int, tmp: Path) -> 
     cfg = tmp / "webhook.toml"
     cfg.write_text(f'[webhook]\nname = "bench"\nsecret_env = "BENCH_HOOK_SECRET"\n'
                    f'port = {port}\nmax_body_bytes = 2097152\n')
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "connect", "webhook", "--config",
+    proc = subprocess.Popen([sys.executable, "-m", "agents.cli", "connect", "webhook", "--config",
                              str(cfg), "--broker", url], cwd=REPO,
                             env={**os.environ, "BENCH_HOOK_SECRET": secret},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -42,7 +42,7 @@ class Worker:
                "VIGIL_LOG_LEVEL": "warning", "VIGIL_PSEUDONYM_KEY": "bench-key",
                "VIGIL_EMBEDDINGS": "true" if embeddings else "false"}
         self.web_port = web_port
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "agents.cli", "worker"], env=env,
                                      cwd=REPO, stdout=(log_dir / "worker.log").open("wb"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
 

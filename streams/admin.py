@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.settings import Settings
-from streams.topics import TOPICS, TopicSpec
+from streams.topology import TOPICS, TopicSpec
 
 __all__ = ["TopicResult", "create_topics", "list_topics"]
 

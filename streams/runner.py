@@ -102,7 +102,7 @@ def _start_worker(settings: Settings, broker_url: str, web_port: int) -> subproc
     env = {**os.environ, "VIGIL_BROKER": broker_url, "VIGIL_WEB_PORT": str(web_port),
            "VIGIL_DATA_DIR": str(RUN_DIR / "worker"), "VIGIL_LOG_FORMAT": "json"}
     log = (RUN_DIR / "worker.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "agents.cli", "worker"], env=env,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             start_new_session=True)
 

@@ -68,7 +68,7 @@ def start_worker(broker: EmbeddedBroker, tmp_path: Path, **env: str) -> WorkerPr
     full_env = {**os.environ, "VIGIL_BROKER": broker.url, "VIGIL_WEB_PORT": str(web_port),
                 "VIGIL_DATA_DIR": str(tmp_path / "data"), "VIGIL_LOG_FORMAT": "json",
                 "VIGIL_PSEUDONYM_KEY": "test-key", **env}
-    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=full_env,
+    proc = subprocess.Popen([sys.executable, "-m", "agents.cli", "worker"], env=full_env,
                             cwd=REPO, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     worker = WorkerProcess(proc, web_port, log_path)

@@ -89,7 +89,7 @@ def start_connect(platform: str, broker, tmp_path: Path, config: str, env: dict 
     to ``tmp_path / log`` (appended: a restart writes to the same log)."""
     path = tmp_path / f"{platform}.toml"
     path.write_text(config)
-    args = [sys.executable, "-m", "streams.cli", "connect", platform, "--config", str(path),
+    args = [sys.executable, "-m", "agents.cli", "connect", platform, "--config", str(path),
             "--broker", broker.url]
     if metrics_port is not None:
         args += ["--metrics-port", str(metrics_port)]

@@ -71,7 +71,7 @@ def test_table_reports_a_partial_run_with_dashes():
 
 
 def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streams.cli", "bench", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "agents.cli", "bench", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout)
 
 

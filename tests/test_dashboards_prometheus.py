@@ -98,7 +98,7 @@ def observed(broker, tmp_path_factory):
                       f'[routes.settings]\nurl = "{recorder.url}/hook"\n'
                       f'signing_key_env = "TEST_HOOK_KEY"\n')
     notifier = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "notify", "--routes", str(routes),
+        [sys.executable, "-m", "agents.cli", "notify", "--routes", str(routes),
          "--metrics-port", str(notify_port)],
         env={**os.environ, "VIGIL_BROKER": broker.url, "TEST_HOOK_KEY": "k",
              "VIGIL_LOG_FORMAT": "json"},
@@ -156,7 +156,7 @@ def observed(broker, tmp_path_factory):
 
         # the sample stream (8 h of posts) through the real file connector in ~10 s, so
         # that it spans several scrapes as live traffic would
-        subprocess.run([sys.executable, "-m", "streams.cli", "connect", "file", "--input",
+        subprocess.run([sys.executable, "-m", "agents.cli", "connect", "file", "--input",
                         str(SAMPLE), "--speed", "3000", "--broker", broker.url],
                        cwd=REPO, check=True, timeout=120, capture_output=True)
         # the sample, the local Reddit's posts and the local YouTube's comments

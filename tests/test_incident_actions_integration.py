@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def incident_cli(broker, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "streams.cli", "incident", *args, "--broker", broker.url],
+    subprocess.run([sys.executable, "-m", "agents.cli", "incident", *args, "--broker", broker.url],
                    cwd=REPO, check=True, timeout=60, capture_output=True)
 
 
@@ -35,7 +35,7 @@ def test_acknowledge_and_resolve_an_incident_by_hand(broker, tmp_path):
                       f'statuses = ["triggered", "acknowledged", "resolved"]\n[routes.settings]\n'
                       f'routing_key_env = "TEST_PD_KEY"\nurl = "{recorder.url}/pd"\n')
     notifier = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "notify", "--routes", str(routes), "--metrics-port", "0"],
+        [sys.executable, "-m", "agents.cli", "notify", "--routes", str(routes), "--metrics-port", "0"],
         env={**os.environ, "VIGIL_BROKER": broker.url, "TEST_PD_KEY": "pd-key"}, cwd=REPO,
         stdout=(tmp_path / "notify.log").open("wb"), stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def test_vigil_run_streams_the_sample_and_summarises(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "run", "--exit-on-end", "--speed", "3000",
+        [sys.executable, "-m", "agents.cli", "run", "--exit-on-end", "--speed", "3000",
          "--web-port", str(free_port())],
         cwd=tmp_path, capture_output=True, text=True, timeout=240,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
@@ -70,7 +70,7 @@ def test_vigil_run_stops_everything_on_sigterm_and_sigint(tmp_path):
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "run", "--speed", "60",
+            [sys.executable, "-m", "agents.cli", "run", "--speed", "60",
              "--web-port", str(free_port())],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "VIGIL_EMBEDDINGS": "false"},

@@ -54,7 +54,7 @@ signing_key_env = "TEST_HOOK_KEY"
     env = {**os.environ, "VIGIL_BROKER": broker.url, "TEST_PD_KEY": "pd-routing-key-123",
            "TEST_HOOK_KEY": SIGNING_KEY, "VIGIL_LOG_FORMAT": "json"}
     log = (tmp_path / "notify.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", "notify", "--routes", str(routes),
+    return subprocess.Popen([sys.executable, "-m", "agents.cli", "notify", "--routes", str(routes),
                              "--metrics-port", "0"], env=env, cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 

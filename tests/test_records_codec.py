@@ -242,7 +242,7 @@ def test_optional_fields_may_be_absent():
 
 
 def test_record_types_names_every_record_the_topics_use():
-    from streams.topics import TOPICS
+    from streams.topology import TOPICS
     assert all(RECORD_TYPES[name].__name__ == name for name in RECORD_TYPES)
     assert {t.record for t in TOPICS if t.record != "bytes"} <= set(RECORD_TYPES)
     assert all(dataclasses.is_dataclass(cls) for cls in RECORD_TYPES.values())

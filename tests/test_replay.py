@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from models.eventtime import parse_event_time
-from streams.cli import main
+from agents.cli import main
 from tests.conftest import (DLQ_REASON_OF_SAMPLE_KIND, SAMPLE, SHARED_DATA, produce,
                             read_topic, sample_lines, sample_truth)
 

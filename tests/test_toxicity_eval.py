@@ -60,7 +60,7 @@ def test_eval_reports_the_curve_the_batch_reference_and_the_threshold(tmp_path):
 def test_flipped_labels_and_the_cli(tmp_path):
     data = _write(tmp_path / "posts.csv", 300)
     out = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "eval", "toxicity", "--data", str(data),
+        [sys.executable, "-m", "agents.cli", "eval", "toxicity", "--data", str(data),
          "--positive", "1", "--feedback-fraction", "0.4", "--no-embeddings", "--seed", "0,1",
          "--flip-fraction", "0.1", "--json"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -69,7 +69,7 @@ def test_flipped_labels_and_the_cli(tmp_path):
     assert [r["seed"] for r in results] == [0, 1]
     assert all(r["flip_fraction"] == 0.1 for r in results)
     bad = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "eval", "toxicity", "--data", str(data),
+        [sys.executable, "-m", "agents.cli", "eval", "toxicity", "--data", str(data),
          "--positive", "1", "--feedback-fraction", "0.4", "--flip-fraction", "0.7"],
         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "flip-fraction" in bad.stderr

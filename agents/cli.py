@@ -90,7 +90,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
 
     import agents
-    from streams.app import app
+    from agents.app import app
 
     agents.register()
     worker = Worker(app, loglevel=settings.log_level, redirect_stdouts=False,

@@ -1,7 +1,11 @@
-"""The Faust app: one per process, configured from :class:`config.settings.Settings`.
+"""The Faust edge's declarations: the app, its topics and its tables, all derived from
+:mod:`streams.topology` (nothing is named here that the topology does not name).
 
 Importing this module builds the app object (no I/O); ``vigil worker`` imports the
-agents, which register themselves on it by decorator, and starts it.
+agents, which register themselves on it by decorator, and starts it. Every topic is
+raw bytes to Faust: records are encoded and decoded by :mod:`streams.records` at the
+edge (:mod:`agents.worker`), so malformed payloads reach the pipeline (and the
+dead-letter topic) instead of crashing a deserialiser.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from pathlib import Path
 import faust
 
 from config.settings import Settings
-from streams.transport import VigilTransport
+from agents.transport import VigilTransport
+from streams.topology import INPUT_TOPICS, STORES, TOPICS
 
 
 class VigilApp(faust.App):
@@ -54,3 +59,21 @@ def create_app(settings: Settings) -> VigilApp:
 
 
 app = create_app(Settings.load())
+
+
+def _topic(name: str):
+    spec = next(t for t in TOPICS if t.name == name)
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw", partitions=spec.partitions(app.vigil_settings.partitions),
+                     compacting=spec.compacted or None)
+
+
+#: topic name -> Faust topic, for every topic of the topology
+topics = {t.name: _topic(t.name) for t in TOPICS}
+#: what the pipeline agent reads: one stream over the co-partitioned input topics
+pipeline_input = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes,
+                           key_serializer="raw", value_serializer="raw")
+#: store name -> changelog-backed table (values: the models' to_dict())
+tables = {s.name: app.Table(s.name, default=None, key_type=str,
+                            partitions=app.vigil_settings.partitions, help=s.description)
+          for s in STORES}

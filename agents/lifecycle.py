@@ -1,0 +1,60 @@
+"""The worker's start and stop: models warmed up, online topics restored before the
+first post is scored, saved on a timer and at shutdown (:mod:`agents.checkpoints`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from agents.app import app
+from agents.checkpoints import load_topics, save_topics
+from agents.runtime import pipeline, run_blocking, topics_restored
+
+log = structlog.get_logger("vigil.worker")
+_settings = app.vigil_settings
+
+
+def topics_path() -> Path:
+    return Path(_settings.data_dir) / "models" / "topics.json"
+
+
+@app.task
+async def warm_up_models() -> None:
+    # Off the loop: loading the lexical model unpickles ~1 s of scikit-learn.
+    await run_blocking(pipeline.load_models)
+    if _settings.uses_dev_pseudonym_key:
+        log.warning("pseudonym_key_not_set",
+                    hint="set VIGIL_PSEUDONYM_KEY to a long random secret in production; "
+                         "author pseudonyms now use a public development key")
+    log.info("worker_ready", broker=_settings.broker, web_port=_settings.web_port,
+             model_version=pipeline.model_version)
+
+
+@app.task
+async def restore_topics() -> None:
+    path = topics_path()
+    try:
+        n = await run_blocking(load_topics, pipeline.score, path)
+        if n:
+            log.info("topics_restored", path=str(path), communities=n)
+    except Exception as exc:  # a damaged file must not stop the worker: topics regrow
+        log.warning("topics_checkpoint_ignored", path=str(path), error=str(exc))
+    finally:
+        topics_restored.set()  # scoring may start
+
+
+@app.timer(interval=_settings.topics_checkpoint_interval_s)
+async def checkpoint_topics() -> None:
+    size = await run_blocking(save_topics, pipeline.score, topics_path())
+    if size:
+        log.debug("topics_saved", bytes=size)
+
+
+@app.on_before_shutdown.connect
+async def _save_topics_at_shutdown(app_: Any, **_: Any) -> None:
+    try:
+        save_topics(pipeline.score, topics_path())
+    except Exception as exc:
+        log.warning("topics_checkpoint_failed", error=str(exc))

@@ -1,0 +1,99 @@
+"""The Faust runner: one agent reads ``posts.raw`` and ``incidents.actions`` in batches,
+runs :meth:`streams.pipeline.Pipeline.process` in the inference thread, publishes every
+output topic and writes the changed state to the tables.
+
+A post is received once and sent twice (``posts.normalized`` and ``posts.scored``, for
+downstream consumers; Vigil never reads them back), plus its dead letter, trend signals
+or escalations when it has any. Offsets are acknowledged after the batch's outputs were
+handed to the producer and its state written, so a crash replays the batch onto the
+state it started from, and the ledger's source ids keep the replay from emitting twice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence, Union
+
+from agents import recording
+from agents.app import app, pipeline_input, tables, topics
+from agents.runtime import (learning_restored, pipeline, pipeline_lock, run_blocking, state,
+                            topics_restored)
+from streams.events import Input, Outputs, Tick
+
+_settings = app.vigil_settings
+
+
+def _headers(message: Any) -> dict[str, str]:
+    raw = message.headers or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+            for k, v in items}
+
+
+def to_input(event: Any) -> Input:
+    msg = event.message
+    return Input(topic=msg.topic, value=event.value if event.value is not None else b"",
+                 key=msg.key if isinstance(msg.key, bytes) or msg.key is None
+                 else str(msg.key).encode(),
+                 headers=_headers(msg), partition=msg.partition, offset=msg.offset,
+                 timestamp=msg.timestamp or time.time())  # Faust: broker time, seconds
+
+
+async def run(inputs: Sequence[Union[Input, Tick]]) -> Outputs:
+    """One whole call: process, publish, write the state, then record."""
+    async with pipeline_lock:
+        out = await run_blocking(pipeline.process, inputs, state)
+        await publish(out)
+        write_state()
+    recording.record(inputs, out)
+    return out
+
+
+async def publish(out: Outputs) -> None:
+    for dead in out.dead_letters:
+        await topics["posts.dlq"].send(key=dead.source_topic.encode(), value=dead.dumps())
+    for post in out.normalized:
+        await topics["posts.normalized"].send(key=post.community.encode(), value=post.dumps())
+    for scored in out.scored:
+        await topics["posts.scored"].send(key=scored.post.community.encode(),
+                                          value=scored.dumps())
+    for trend in out.trends:
+        await topics["signals.trends"].send(key=trend.community.encode(), value=trend.dumps())
+    for esc in out.escalations:
+        await topics["escalations"].send(key=esc.dedup_key.encode(), value=esc.dumps())
+
+
+def write_state() -> None:
+    # A batch spans partitions, so each entry's changelog partition is named: the one
+    # of the events that changed it (a community's own, as a per-event write would use).
+    for store in state.stores:
+        table = tables[store.name]
+        for key, partition in store.take_changed():
+            value = store.encoded(key)
+            table.data[key] = value
+            table.send_changelog(partition, key, value)
+
+
+@app.agent(pipeline_input, name="vigil.pipeline")
+async def process(stream):
+    # what was learnt before a restart first: posts wait on the broker meanwhile
+    await learning_restored.wait()
+    await topics_restored.wait()
+    async for events in stream.take_events(_settings.score_batch_size,
+                                           within=_settings.score_batch_within_s):
+        # events: up to score_batch_size messages of posts.raw and incidents.actions
+        await run([to_input(e) for e in events])
+
+
+@app.timer(interval=_settings.incident_sweep_interval_s)
+async def resolve_quiet_incidents() -> None:
+    await run([Tick(time.time())])
+
+
+@app.on_partitions_revoked.connect
+async def _forget_state(app_: Any, revoked: Any, **_: Any) -> None:
+    # A community may move to another worker; if it ever comes back, its state must
+    # come from the table, not from what this worker last saw of it.
+    async with pipeline_lock:
+        state.forget()
+        pipeline.detect.forget()

@@ -1,0 +1,102 @@
+"""What the pipeline takes in and gives out: plain data, no Kafka or Faust types.
+
+A runner turns each consumed message into an :class:`Input` (the Faust runner from a
+Kafka message, replay from a file row) and hands a batch of them, plus the partition's
+state, to :meth:`streams.pipeline.Pipeline.process`, which returns one
+:class:`Outputs`. The runner publishes the records, writes the changed state, records
+the metrics and logs the notes; the stages themselves do none of that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from streams.records import DeadLetter, Escalation, ModerationFeedback, Post, ScoredPost, TrendSignal
+
+__all__ = ["Input", "Tick", "Decision", "Learned", "Note", "Outputs"]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One consumed message. ``topic`` says what ``value`` holds: ``posts.raw`` (a
+    platform payload, bytes as produced), ``incidents.actions`` or
+    ``moderation.feedback`` (JSON records)."""
+
+    topic: str
+    value: bytes
+    key: Optional[bytes] = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    partition: int = 0
+    offset: int = 0
+    timestamp: float = 0.0  # broker time (s): when the payload was ingested
+    origin: str = ""  # where it was read, for a dead letter: a file in replay (default: topic)
+
+    @property
+    def community(self) -> Optional[str]:
+        """Every input topic is keyed by community (see streams.topology)."""
+        return None if self.key is None else self.key.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Wall-clock time passing: incidents that went quiet are resolved."""
+
+    wall_time: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The conduct ladder's recommendation for one violating post (for metrics)."""
+
+    community: str
+    action: str  # none | warn | timeout | ban ...
+    category: str
+    repeat: bool  # the author's second or later violation in the ladder's window
+
+
+@dataclass(frozen=True)
+class Learned:
+    """One moderator label, and what learning from it did."""
+
+    feedback: ModerationFeedback
+    outcome: str  # learned | no_features | not_for_toxicity
+    score_before: Optional[float]
+    online_auc: Optional[float] = None  # of the scores before the latest labels
+
+
+@dataclass(frozen=True)
+class Note:
+    """A structured log line for the runner to emit (the stages do not log)."""
+
+    event: str
+    level: str = "info"
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outputs:
+    """Everything one call of the pipeline produced, in the order it was produced."""
+
+    normalized: list[Post] = field(default_factory=list)
+    scored: list[ScoredPost] = field(default_factory=list)
+    trends: list[TrendSignal] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)
+    # per escalation, when the post that caused it was ingested (None: no post did)
+    escalation_ingested_at: list[Optional[str]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # platform of each duplicate
+    platform_events: list[tuple[str, str]] = field(default_factory=list)  # (platform, kind)
+    decisions: list[Decision] = field(default_factory=list)
+    learned: list[Learned] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (topic, error): bad records
+    # community -> (burst z-score, active trends per kind) after this call
+    watch: dict[str, tuple[float, dict[str, int]]] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+
+    def note(self, event: str, level: str = "info", **fields: Any) -> None:
+        self.notes.append(Note(event, level, fields))
+
+    def timed(self, stage: str, seconds: float) -> None:
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
