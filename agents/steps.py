@@ -16,7 +16,6 @@ import time
 from collections import OrderedDict
 from typing import Optional, Sequence
 
-import connectors.formats  # noqa: F401  (registers the platforms' payload parsers)
 from config.communities import CommunitiesConfig, load_communities
 from config.settings import Settings
 import math
