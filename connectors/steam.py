@@ -54,76 +54,11 @@ from typing import Any, Mapping, Optional
 import structlog
 
 from connectors.polling import Page, PoliteHttp, PollingSource, RawPost
-from models.normalize import register_format
+from models.parsers.steam import _int
 
-__all__ = ["SteamSource", "parse_steam"]
+__all__ = ["SteamSource"]
 
 log = structlog.get_logger("vigil.connect")
-
-#: Steam's API language codes (partner.steamgames.com/doc/store/localization/languages)
-LANGS = {"arabic": "ar", "bulgarian": "bg", "schinese": "zh-CN", "tchinese": "zh-TW",
-         "czech": "cs", "danish": "da", "dutch": "nl", "english": "en", "finnish": "fi",
-         "french": "fr", "german": "de", "greek": "el", "hungarian": "hu", "indonesian": "id",
-         "italian": "it", "japanese": "ja", "koreana": "ko", "norwegian": "no", "polish": "pl",
-         "portuguese": "pt", "brazilian": "pt-BR", "romanian": "ro", "russian": "ru",
-         "spanish": "es", "latam": "es-419", "swedish": "sv", "thai": "th", "turkish": "tr",
-         "ukrainian": "uk", "vietnamese": "vi"}
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
-@register_format("steam")
-def parse_steam(obj: Mapping[str, Any]) -> dict:
-    """A review wrapped with its app id (``{"appid", "review"}``) as canonical post fields.
-
-    >>> f = parse_steam({"appid": 1091500, "review": {"recommendationid": "1577",
-    ...     "author": {"steamid": "76561198000000001", "playtime_at_review": 95},
-    ...     "language": "schinese", "review": "优化太差了", "timestamp_created": 1793606400,
-    ...     "timestamp_updated": 1793610000, "voted_up": False}})
-    >>> f["post_id"], f["lang"], f["meta"]["voted_up"], f["meta"]["edited"], f["meta"]["revision"]
-    ('1577', 'zh-CN', False, True, 1793610000)
-    >>> f["url"]
-    'https://steamcommunity.com/profiles/76561198000000001/recommended/1091500/'
-    """
-    review, appid = obj.get("review"), obj.get("appid")
-    if not isinstance(review, Mapping):
-        return {}
-    author = review.get("author") if isinstance(review.get("author"), Mapping) else {}
-    steamid = author.get("steamid")
-    created, updated = review.get("timestamp_created"), review.get("timestamp_updated")
-    edited = _int(updated) > _int(created)
-    rid = review.get("recommendationid")
-    language = review.get("language")
-    return {
-        "platform": "steam", "community": None,  # the key: configured name or steam:app/<id>
-        "post_id": None if rid is None else str(rid), "author": steamid,
-        "text": review.get("review"), "created_at": created,
-        "thread_id": None if rid is None else str(rid), "parent_id": None,
-        "lang": LANGS.get(language) if isinstance(language, str) else None,
-        "url": (f"https://steamcommunity.com/profiles/{steamid}/recommended/{appid}/"
-                if steamid and appid else None),
-        "meta": {
-            "appid": appid, "voted_up": review.get("voted_up"),
-            "votes_up": review.get("votes_up"), "votes_funny": review.get("votes_funny"),
-            "weighted_vote_score": review.get("weighted_vote_score"),
-            "comment_count": review.get("comment_count"),
-            "steam_purchase": review.get("steam_purchase"),
-            "received_for_free": review.get("received_for_free"),
-            "early_access": review.get("written_during_early_access"),
-            "playtime_forever": author.get("playtime_forever"),
-            "playtime_at_review": author.get("playtime_at_review"),
-            "playtime_last_two_weeks": author.get("playtime_last_two_weeks"),
-            "author_num_reviews": author.get("num_reviews"),
-            "author_num_games_owned": author.get("num_games_owned"),
-            "steam_language": language, "edited": edited,
-            "revision": updated if edited else None,
-        },
-    }
 
 
 class SteamSource(PollingSource):

@@ -2,8 +2,9 @@
 
 A payload arrives as bytes with a format name (the ``vigil-format`` header, or the
 ``platform`` field for Vigil's own JSONL). Each format has a parser that maps the
-platform's JSON to Vigil's canonical fields; everything else here (size limits, types,
-timestamps, pseudonymisation) is shared, so every platform is held to the same rules.
+platform's JSON to Vigil's canonical fields (``models.parsers``, registered in
+``models.parsers.FORMATS``); everything else here (size limits, types, timestamps,
+pseudonymisation) is shared, so every platform is held to the same rules.
 Anything that fails raises :class:`MalformedPost` with a machine-readable ``reason``
 that becomes the dead-letter record's reason and a metric label.
 
@@ -22,21 +23,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from models.eventtime import EventTimeError, parse_event_time, to_iso
+from models.parsers import FORMATS, FormatParser
 from models.pseudonym import Pseudonymizer
 
-__all__ = ["MalformedPost", "NotAPost", "NormalizeLimits", "Normalizer", "register_format",
-           "FORMATS", "DLQ_REASONS", "PLATFORM_EVENTS"]
+__all__ = ["MalformedPost", "NotAPost", "NormalizeLimits", "Normalizer", "DLQ_REASONS",
+           "PLATFORM_EVENTS"]
 
 DLQ_REASONS = ("payload_too_large", "invalid_encoding", "invalid_json", "not_an_object",
                "unknown_format", "missing_field", "wrong_type", "empty_text", "text_too_long",
                "bad_timestamp", "future_timestamp", "internal_error")
 
-#: Canonical fields a format parser returns; ``created_at`` may be any parseable time.
-CANONICAL_FIELDS = ("platform", "community", "post_id", "author", "text", "created_at",
-                    "thread_id", "parent_id", "lang", "url", "meta")
 _REQUIRED = ("platform", "community", "post_id", "text", "created_at")
 _OPTIONAL_STR = ("thread_id", "parent_id", "lang", "url")
 
@@ -60,14 +59,13 @@ class NotAPost(Exception):
     """A valid platform event that is not a post: a deletion, a moderator's action (a
     Twitch CLEARCHAT, a Discord MESSAGE_DELETE), a join or a system notice.
 
-    >>> FORMATS["doc-delete"] = lambda obj: {"event": "deletion", "post_id": obj["id"]}
-    >>> n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits())
+    >>> deletions = {"doc-delete": lambda obj: {"event": "deletion", "post_id": obj["id"]}}
+    >>> n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits(), formats=deletions)
     >>> try:
     ...     n.normalize(b'{"id": "42"}', fmt="doc-delete", now=0.0)
     ... except NotAPost as e:
     ...     print(e.kind, e.fields["post_id"])
     deletion 42
-    >>> del FORMATS["doc-delete"]
     """
 
     def __init__(self, kind: str, fields: dict):
@@ -84,32 +82,15 @@ class NormalizeLimits:
     max_clock_skew_s: float = 300.0
 
 
-FormatParser = Callable[[Mapping[str, Any]], dict]
-FORMATS: dict[str, FormatParser] = {}
-
-
-def register_format(name: str) -> Callable[[FormatParser], FormatParser]:
-    """Register a parser from a platform's payload to canonical fields."""
-
-    def deco(fn: FormatParser) -> FormatParser:
-        FORMATS[name] = fn
-        return fn
-
-    return deco
-
-
-@register_format("vigil")
-def parse_vigil(obj: Mapping[str, Any]) -> dict:
-    """Vigil's own JSONL format (what the file connector and the sample stream use)."""
-    out = {k: obj.get(k) for k in CANONICAL_FIELDS if k != "post_id"}
-    out["post_id"] = obj.get("id", obj.get("post_id"))
-    return out
-
-
 class Normalizer:
-    def __init__(self, pseudonymize: Pseudonymizer, limits: NormalizeLimits):
+    """Payload bytes to a canonical post. ``formats`` maps a format name to its parser:
+    every format Vigil reads (``models.parsers.FORMATS``) unless given."""
+
+    def __init__(self, pseudonymize: Pseudonymizer, limits: NormalizeLimits,
+                 formats: Mapping[str, FormatParser] = FORMATS):
         self.pseudonymize = pseudonymize
         self.limits = limits
+        self.formats = formats
 
     def normalize(self, raw: bytes, *, fmt: Optional[str] = None, now: float,
                   community: Optional[str] = None) -> tuple[dict, float]:
@@ -130,7 +111,7 @@ class Normalizer:
         if not isinstance(obj, dict):
             raise MalformedPost("not_an_object", f"top-level JSON is {type(obj).__name__}")
         fmt = fmt or "vigil"
-        parser = FORMATS.get(fmt)
+        parser = self.formats.get(fmt)
         if parser is None:
             raise MalformedPost("unknown_format", f"no parser for format {fmt!r}")
         fields = parser(obj)

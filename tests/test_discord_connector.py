@@ -14,10 +14,11 @@ from datetime import datetime, timezone
 import pytest
 from aiohttp import WSMsgType, web
 
-from connectors.discord import INTENTS, DiscordSource, parse_discord
+from connectors.discord import INTENTS, DiscordSource
 from connectors.launch import load_platform_config
 from connectors.polling import PlatformError
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
+from models.parsers.discord import parse_discord
 from models.pseudonym import Pseudonymizer
 from tests.conftest import read_topic
 from tests.connector_kit import LocalServer, MemoryCursors, MemorySink, start_connect, stop

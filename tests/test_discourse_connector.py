@@ -12,9 +12,10 @@ import time
 import pytest
 from aiohttp import web
 
-from connectors.discourse import DiscourseWebhookSource, parse_discourse, sign
+from connectors.discourse import DiscourseWebhookSource, sign
 from connectors.push import Rejected
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
+from models.parsers.discourse import parse_discourse
 from models.pseudonym import Pseudonymizer
 from streams.broker import free_port
 from tests.conftest import read_topic

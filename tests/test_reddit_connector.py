@@ -11,8 +11,8 @@ import time
 import pytest
 from aiohttp import web
 
-from connectors.reddit import parse_reddit
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.parsers.reddit import parse_reddit
 from models.pseudonym import Pseudonymizer
 from tests.conftest import read_topic
 from tests.connector_kit import LocalServer, start_connect, stop

@@ -14,8 +14,9 @@ import pytest
 from aiohttp import web
 
 from connectors.polling import PoliteHttp
-from connectors.steam import SteamSource, parse_steam
+from connectors.steam import SteamSource
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.parsers.steam import parse_steam
 from models.pseudonym import Pseudonymizer
 from tests.conftest import read_topic
 from tests.connector_kit import LocalServer, start_connect, stop

@@ -161,18 +161,18 @@ def test_retrigger_gets_a_new_escalation_id(steps, scored):
     assert second.id != first.id
 
 
-def test_crashing_parser_becomes_internal_error_dead_letter(steps):
-    from models.normalize import FORMATS, register_format
+def test_crashing_parser_becomes_internal_error_dead_letter(steps, monkeypatch):
+    from models.normalize import Normalizer
+    from models.parsers import FORMATS
 
-    @register_format("test-crash")
     def crash(obj):
         raise KeyError("boom")
 
-    try:
-        with pytest.raises(MalformedPost) as info:
-            steps.normalize(b"{}", fmt="test-crash", ingested_ts=INGESTED, now=NOW)
-    finally:
-        FORMATS.pop("test-crash", None)
+    normalizer = steps.normalizer
+    monkeypatch.setattr(steps, "normalizer", Normalizer(
+        normalizer.pseudonymize, normalizer.limits, {**FORMATS, "test-crash": crash}))
+    with pytest.raises(MalformedPost) as info:
+        steps.normalize(b"{}", fmt="test-crash", ingested_ts=INGESTED, now=NOW)
     assert info.value.reason == "internal_error" and "KeyError" in info.value.detail
     dl = Steps.dead_letter(info.value, b"{}", key=None, headers={}, topic="posts.raw",
                            partition=0, offset=0, now=NOW)

@@ -17,8 +17,9 @@ import pytest
 from aiohttp import web
 
 from connectors.push import Rejected
-from connectors.telegram import TelegramWebhookSource, parse_telegram
+from connectors.telegram import TelegramWebhookSource
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
+from models.parsers.telegram import parse_telegram
 from models.pseudonym import Pseudonymizer
 from tests.conftest import read_topic
 from tests.connector_kit import LocalServer, start_connect, stop

@@ -13,8 +13,9 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from connectors.polling import PlatformError
-from connectors.twitch import TwitchSource, parse_irc, parse_twitch
+from connectors.twitch import TwitchSource
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
+from models.parsers.twitch import parse_irc, parse_twitch
 from models.pseudonym import Pseudonymizer
 from tests.conftest import read_topic
 from tests.connector_kit import LocalServer, MemoryCursors, MemorySink, start_connect, stop

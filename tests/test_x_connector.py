@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 import pytest
 from aiohttp import web
 
-from connectors.x import parse_x
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
+from models.parsers.x import parse_x
 from models.pseudonym import Pseudonymizer
 from tests.conftest import read_topic
 from tests.connector_kit import LocalServer, MemoryCursors, MemorySink, start_connect, stop

@@ -16,9 +16,10 @@ import pytest
 from aiohttp import web
 
 from connectors.polling import PlatformError, PoliteHttp
-from connectors.youtube import YouTubeSource, pacific_day, parse_youtube
+from connectors.youtube import YouTubeSource, pacific_day
 from models.eventtime import to_iso
 from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.parsers.youtube import parse_youtube
 from models.pseudonym import Pseudonymizer
 from streams.metrics import REGISTRY
 from tests.conftest import read_topic
