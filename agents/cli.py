@@ -226,7 +226,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from streams.runner import run_demo
+    from agents.demo import run_demo
 
     return run_demo(input_path=args.input, speed=args.speed, exit_on_end=args.exit_on_end,
                     broker_port=args.broker_port, web_port=args.web_port)

@@ -63,14 +63,15 @@ def record(inputs: Sequence[Union[Input, Tick]], out: Outputs) -> None:
     for t in out.trends:
         metrics.TRENDS.labels(community=metrics.community_label(t.community), kind=t.kind,
                               state=t.state).inc()
-    for esc, ingested_at in zip(out.escalations, out.escalation_ingested_at):
+    for esc, ingested_at, post_id in zip(out.escalations, out.escalation_ingested_at,
+                                         out.escalation_post_ids):
         metrics.ESCALATIONS.labels(type=esc.type, severity=esc.severity, status=esc.status,
                                    community=metrics.community_label(esc.community)).inc()
         if ingested_at:
             metrics.INGEST_TO_ESCALATION_SECONDS.observe(
                 max(0.0, now - parse_event_time(ingested_at)))
         log.info("escalation", community=esc.community, dedup_key=esc.dedup_key,
-                 status=esc.status, severity=esc.severity, title=esc.title)
+                 status=esc.status, severity=esc.severity, title=esc.title, post_id=post_id)
     for learned in out.learned:
         fb = learned.feedback
         label = fb.label if fb.label in metrics.FEEDBACK_LABELS else "other"

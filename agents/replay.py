@@ -2,9 +2,9 @@
 :meth:`streams.pipeline.Pipeline.process` the Faust worker calls (a test proves the two
 give the same escalations and trend signals). Nothing is produced to any topic.
 
-A file's rows are sorted by event time first (stable, so equal times keep file order);
-a topic's messages keep their order in each partition, as a worker reads them. Both
-are handed over in batches as a worker would take them. Outputs in ``--out``:
+Inputs are sorted by event time first (stable, so equal times keep their order; a
+payload whose time cannot be read sorts first and fails normalisation), then handed
+over in batches as a worker would take them. Outputs in ``--out``:
 
     scored.jsonl        one ScoredPost per accepted post
     trends.jsonl        every TrendSignal, in event order
@@ -25,7 +25,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, TypeVar
 
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
@@ -38,6 +38,7 @@ from streams.state import PipelineState
 __all__ = ["replay_file", "replay_topic", "replay_inputs", "BATCH"]
 
 BATCH = 256
+T = TypeVar("T")
 
 
 class _Progress:
@@ -59,11 +60,14 @@ class _Progress:
 
 def replay_file(settings: Settings, path: Path, out: Path,
                 mapping: ColumnMapping = ColumnMapping()) -> dict:
-    # unreadable times first (they fail normalisation)
-    rows = sorted(iter_file(path, mapping),
-                  key=lambda r: float("-inf") if r.ts is None else r.ts)
+    rows = _by_event_time((r.ts, r) for r in iter_file(path, mapping))
     return replay_inputs(settings, [_from_row(r, str(path)) for r in rows], out,
                          source=str(path))
+
+
+def _by_event_time(items: Iterable[tuple[Optional[float], T]]) -> list[T]:
+    return [item for _, item in sorted(
+        items, key=lambda pair: float("-inf") if pair[0] is None else pair[0])]
 
 
 def _from_row(row: FileRow, source: str) -> Input:
@@ -158,7 +162,7 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
     end_ms = int(parse_event_time(end) * 1000) if end else None
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                              enable_auto_commit=False, client_id="vigil-replay")
-    inputs: list[Input] = []
+    inputs: list[tuple[Optional[float], Input]] = []
     try:
         tps = assign_every_partition_sync(consumer, topic, from_beginning=False)
         if not tps:
@@ -182,10 +186,17 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
                     if m.timestamp < start_ms:
                         continue
                     headers = {k: v.decode("utf-8", "replace") for k, v in (m.headers or [])}
-                    inputs.append(Input("posts.raw", m.value or b"", m.key, headers,
-                                        partition=m.partition, offset=m.offset,
-                                        timestamp=m.timestamp / 1000.0, origin=topic))
+                    inputs.append((_event_ts(m.value), Input(
+                        "posts.raw", m.value or b"", m.key, headers, partition=m.partition,
+                        offset=m.offset, timestamp=m.timestamp / 1000.0, origin=topic)))
     finally:
         consumer.close()
-    return replay_inputs(settings, inputs, out, source=f"topic:{topic}")
+    return replay_inputs(settings, _by_event_time(inputs), out, source=f"topic:{topic}")
+
+
+def _event_ts(value: Optional[bytes]) -> Optional[float]:
+    try:
+        return parse_event_time(json.loads(value)["created_at"])
+    except Exception:  # not Vigil's format, or malformed: the pipeline will tell
+        return None
 

@@ -23,6 +23,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Iterable, Optional
 
+from streams.assigned import assign_every_partition
+
 __all__ = ["CursorStore", "RecentIds", "TOPIC"]
 
 TOPIC = "connectors.cursors"
@@ -85,20 +87,15 @@ class CursorStore:
         raise TimeoutError(f"could not read {self.topic} for {key} in {attempts} attempts")
 
     async def _load(self, key: str) -> Optional[dict[str, Any]]:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     fetch_max_wait_ms=100, client_id="vigil-cursor-reader")
         await consumer.start()
         try:
-            if self.topic not in await consumer.topics():  # fetches the cluster's metadata
+            tps = await assign_every_partition(consumer, self.topic)
+            if not tps:
                 return None
-            partitions = consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                return None
-            tps = [TopicPartition(self.topic, p) for p in partitions]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning()
             latest: Optional[dict] = None
             # Read up to the high watermark of the first fetch answer: fixed, so that other
             # connectors saving their cursors meanwhile cannot keep us reading for ever.

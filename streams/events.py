@@ -84,6 +84,8 @@ class Outputs:
     escalations: list[Escalation] = field(default_factory=list)
     # per escalation, when the post that caused it was ingested (None: no post did)
     escalation_ingested_at: list[Optional[str]] = field(default_factory=list)
+    # per escalation, the post that caused it (a trend's trigger post; None: no post did)
+    escalation_post_ids: list[Optional[str]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # platform of each duplicate
     platform_events: list[tuple[str, str]] = field(default_factory=list)  # (platform, kind)

@@ -36,7 +36,7 @@ class WorkerProcess:
         self.proc, self.web_port, self.log_path = proc, web_port, log_path
 
     def metrics(self) -> dict[str, float]:
-        from streams.runner import scrape
+        from agents.demo import scrape
 
         return scrape(self.web_port)
 
@@ -98,14 +98,14 @@ def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool],
     """Every message of ``topic`` from the start, polling until ``until(messages)``.
 
     Reads by polling, never by end offsets: Tansu reports those wrongly."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
+
+    from streams.assigned import assign_every_partition_sync
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                              fetch_max_wait_ms=50, client_id="vigil-test-reader")
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        consumer.assign([TopicPartition(topic, p) for p in parts])
-        consumer.seek_to_beginning()
+        assign_every_partition_sync(consumer, topic)
         out: list = []
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not until(out):
@@ -129,7 +129,7 @@ def produce(bootstrap: str, items: list[tuple[bytes | None, bytes, dict[str, str
 
 
 def total(metrics: dict, name: str, **labels: str) -> float:
-    from streams.runner import total as _total
+    from agents.demo import total as _total
 
     if not labels:
         return _total(metrics, name)

@@ -48,16 +48,18 @@ def test_percentiles_pick_from_the_sorted_sample():
 
 def test_profile_summary_shares_threads_self_and_inclusive():
     raw = "\n".join([
-        "thread (1): MainThread;run (mode/worker.py:1);normalize (/x/agents/normalize.py:9) 30",
+        "thread (1): MainThread;run (mode/worker.py:1);"
+        "normalize (/x/streams/stages/normalize.py:9) 30",
         "thread (1): MainThread;run (mode/worker.py:1);select (selectors.py:5) 10",
-        "thread (2): vigil-inference_0;score_batch (/x/agents/steps.py:3);polarity (vader.py:2) 60",
+        "thread (2): vigil-inference_0;score (/x/streams/stages/score.py:3);"
+        "polarity (vader.py:2) 60",
     ])
     text = summarise(raw)
     assert text.startswith("100 samples")
     assert "60.0%  thread (2): vigil-inference_0" in text
     assert "40.0%  thread (1): MainThread" in text
     assert "60.0%  polarity (vader.py)" in text  # self time
-    assert "60.0%  score_batch (/x/agents/steps.py)" in text  # inclusive, own code only
+    assert "60.0%  score (/x/streams/stages/score.py)" in text  # inclusive, own code only
     assert "40.0%  run (mode/worker.py)" in text
     assert "select" not in text.split("inclusive:")[1]
     assert summarise("") == "no samples (was the worker busy?)"

@@ -9,12 +9,14 @@ import pickle
 import numpy as np
 import pytest
 
-from agents.steps import Steps
 from config.settings import Settings
 from models.embeddings import SentenceEmbedder
 from models.thresholds import LabelledThreshold
 from models.toxicity_model import CommunityPolicy, ToxicityModel
+from streams.pipeline import Pipeline
 from streams.records import ModerationFeedback
+from streams.state import PipelineState
+from tests.pipeline_kit import new_pipeline, normalize
 
 T = "2026-11-02T08:00:00Z"
 
@@ -25,18 +27,18 @@ def raw(pid: str, text: str, community: str = "r/x", author: str = "someone", **
 
 
 @pytest.fixture
-def steps() -> Steps:
-    return Steps(Settings.load(env={}, embeddings=False))
+def pipeline() -> Pipeline:
+    return new_pipeline()
 
 
-def scored(steps: Steps, *payloads: bytes):
-    posts = [steps.normalize(p, fmt="vigil", ingested_ts=0, now=2e9) for p in payloads]
-    return steps.score_batch(posts)
+def scored(pipeline: Pipeline, *payloads: bytes):
+    posts = [normalize(pipeline, p, now=2e9) for p in payloads]
+    return pipeline.score.score(posts)
 
 
-def test_severe_categories_take_the_safety_route(steps):
+def test_severe_categories_take_the_safety_route(pipeline):
     threat, doxx, insult = scored(
-        steps, raw("1", "I know where you live and I will find you"),
+        pipeline, raw("1", "I know where you live and I will find you"),
         raw("2", "his number is +44 20 7946 0958 and email jo.bloggs@example.com, go get him"),
         raw("3", "you are a pathetic loser"))
     assert threat.decision == "safety" and "threat" in threat.severe
@@ -45,26 +47,29 @@ def test_severe_categories_take_the_safety_route(steps):
     assert any("threat" in line for line in threat.explanation)
 
 
-def test_exempt_roles_are_never_escalated(steps):
-    (mod,) = scored(steps, raw("1", "shut up you fucking idiot", author_roles=["moderator"]))
+def test_exempt_roles_are_never_escalated(pipeline):
+    (mod,) = scored(pipeline, raw("1", "shut up you fucking idiot", author_roles=["moderator"]))
     assert mod.decision == "none" and mod.exempt
     assert "exempt" in mod.explanation[-1]
 
 
-def test_feedback_outcomes(steps):
-    (post,) = scored(steps, raw("p1", "that riff is fucking brutal"))
+def test_feedback_outcomes(pipeline):
+    (post,) = scored(pipeline, raw("p1", "that riff is fucking brutal"))
     fb = dict(community="r/x", action="none", moderator_id="m", time=T)
-    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="not_toxic", **fb))[0] == "learned"
-    assert steps.learn_feedback(ModerationFeedback(post_id="zz", label="toxic", **fb)) == ("no_features", None)
-    outcome, before = steps.learn_feedback(ModerationFeedback(
-        post_id="zz", label="toxic", text="you absolute moron", **fb))
+    learn = pipeline.learn.learn
+    assert learn(ModerationFeedback(post_id="p1", label="not_toxic", **fb)).outcome == "learned"
+    unknown = learn(ModerationFeedback(post_id="zz", label="toxic", **fb))
+    assert (unknown.outcome, unknown.score_before) == ("no_features", None)
+    rebuilt = learn(ModerationFeedback(post_id="zz", label="toxic", text="you absolute moron",
+                                       **fb))
+    outcome, before = rebuilt.outcome, rebuilt.score_before
     assert outcome == "learned" and 0 <= before <= 1  # rebuilt from the text it carried
-    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="spam?", **fb))[0] \
+    assert learn(ModerationFeedback(post_id="p1", label="spam?", **fb)).outcome \
         == "not_for_toxicity"
     # a trend verdict for a trend this worker never classified
-    assert steps.learn_feedback(ModerationFeedback(post_id="p1", label="real", **fb))[0] \
+    assert learn(ModerationFeedback(post_id="p1", label="real", **fb)).outcome \
         == "no_features"
-    assert steps.toxicity.labels_learned == 2
+    assert pipeline.score.toxicity.labels_learned == 2
 
 
 BANTER = ["this drummer is a fucking beast", "that riff is fucking brutal",
@@ -164,14 +169,15 @@ def test_learner_matches_a_batch_refit_and_costs_do_not_grow():
     assert learner.refits <= 60  # most of the 400 labels were one-step updates
 
 
-def test_checkpoint_is_atomic_and_carries_offsets(tmp_path, steps):
-    from agents.feedback import read_checkpoint, write_checkpoint
+def test_checkpoint_is_atomic_and_carries_offsets(tmp_path, pipeline):
+    from agents.checkpoints import read_checkpoint, write_checkpoint
 
+    toxicity = pipeline.score.toxicity
     path = tmp_path / "models" / "toxicity.ckpt"
     assert read_checkpoint(path) is None
-    write_checkpoint(path, steps.toxicity.snapshot(), {0: 12, 3: 7})
+    write_checkpoint(path, toxicity.snapshot(), {0: 12, 3: 7})
     snap = read_checkpoint(path)
-    assert snap["feedback_offsets"] == {0: 12, 3: 7} and snap["version"] == steps.toxicity.version
+    assert snap["feedback_offsets"] == {0: 12, 3: 7} and snap["version"] == toxicity.version
     assert not path.with_suffix(".tmp").exists()
 
 
@@ -188,12 +194,11 @@ def test_minilm_embeddings_are_semantic_and_cached():
     assert emb.cache_hits >= 1
 
 
-def test_on_call_verdicts_teach_the_trend_classifier_and_are_checkpointed(steps, tmp_path):
+def test_on_call_verdicts_teach_the_trend_classifier_and_are_checkpointed(pipeline, tmp_path):
     """A trend marked false_alarm lowers confidence for similar trends; the classifier
     travels in the checkpoint with the toxicity model."""
-    from agents.feedback import read_checkpoint, write_checkpoint
+    from agents.checkpoints import read_checkpoint, write_checkpoint
     from models.bursts import BurstSignal
-    from models.community_watch import WatchState
 
     texts = tuple(f"servers down again, cannot log in #{i}" for i in range(20))
 
@@ -203,28 +208,29 @@ def test_on_call_verdicts_teach_the_trend_classifier_and_are_checkpointed(steps,
                           baseline=3.0, zscore=9.0, growth_rate=6.0, sentiment=-0.5,
                           toxicity_share=0.0, first_seen=window_start + 60,
                           top_terms=("servers", "down", "login"), exemplars=(), sample=texts)
-        (post,) = [steps.normalize(raw(f"t{window_start}", texts[0]), fmt="vigil",
-                                   ingested_ts=0, now=2e9)]
-        steps.watcher.observe = lambda *a, **k: [("volume", sig)]  # this signal, as if detected
-        return steps.detect(WatchState(), steps.score_batch([post])[0])[0]
+        (post,) = [normalize(pipeline, raw(f"t{window_start}", texts[0]), now=2e9)]
+        # this signal, as if detected
+        pipeline.detect.watcher.observe = lambda *a, **k: [("volume", sig)]
+        # a fresh PipelineState: the community's WatchState starts empty each time
+        return pipeline.detect.detect(pipeline.score.score([post])[0], PipelineState(), 0)[0]
 
     first = trend(1793606400.0)
     assert first.category == "outage"
     fb = dict(post_id="-", community=first.community, action="none", moderator_id="m", time=T)
     for k in range(12):
         t = trend(1793606400.0 + 3600 * (k + 1))
-        assert steps.learn_feedback(ModerationFeedback(label="false_alarm", trend_id=t.trend_id,
-                                                       **fb))[0] == "learned"
+        assert pipeline.learn.learn(ModerationFeedback(label="false_alarm", trend_id=t.trend_id,
+                                                       **fb)).outcome == "learned"
     later = trend(1793606400.0 + 86400)
     assert later.confidence < first.confidence
-    assert steps.learn_feedback(ModerationFeedback(label="real", trend_id="unknown", **fb)) \
-        == ("no_features", None)
+    unknown = pipeline.learn.learn(ModerationFeedback(label="real", trend_id="unknown", **fb))
+    assert (unknown.outcome, unknown.score_before) == ("no_features", None)
 
     path = tmp_path / "toxicity.ckpt"
-    write_checkpoint(path, steps.learning_snapshot(), {0: 1})
-    fresh = Steps(Settings.load(env={}, embeddings=False))
-    fresh.restore_learning(read_checkpoint(path))
-    assert fresh.classifier.n_labels == steps.classifier.n_labels == 12
+    write_checkpoint(path, pipeline.learn.snapshot(), {0: 1})
+    fresh = Pipeline(Settings.load(env={}, embeddings=False))
+    fresh.learn.restore(read_checkpoint(path))
+    assert fresh.detect.classifier.n_labels == pipeline.detect.classifier.n_labels == 12
 
 
 class _Growing:
@@ -243,14 +249,15 @@ class _Always:
         raise RuntimeError("dictionary changed size during iteration")
 
 
-def test_checkpoint_retries_a_model_that_changed_while_pickled(tmp_path, steps):
+def test_checkpoint_retries_a_model_that_changed_while_pickled(tmp_path, pipeline):
     """The trend classifier is read on the event loop while the inference thread pickles
     it; a dict that grows under the pickler raises RuntimeError, which must not lose the
     checkpoint."""
-    from agents.feedback import read_checkpoint, write_checkpoint
+    from agents.checkpoints import read_checkpoint, write_checkpoint
 
     path = tmp_path / "models" / "toxicity.ckpt"
-    write_checkpoint(path, {**steps.toxicity.snapshot(), "trend_classifier": _Growing()}, {0: 1})
+    write_checkpoint(path, {**pipeline.score.toxicity.snapshot(), "trend_classifier": _Growing()},
+                     {0: 1})
     assert _Growing.calls == 3
     assert read_checkpoint(path)["trend_classifier"].__dict__ == {"ok": True}
     with pytest.raises(RuntimeError):

@@ -47,7 +47,8 @@ CASES = [
 ]
 
 
-# "internal_error" is raised by agents.steps when a step crashes, never by the Normalizer.
+# "internal_error" is given by streams/stages/normalize.py when a format parser crashes,
+# never by the Normalizer.
 NOT_FROM_PAYLOAD = {"internal_error"}
 
 

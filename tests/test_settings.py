@@ -151,13 +151,13 @@ def test_pseudonym_key_hidden_and_used():
 
 
 def test_embedding_backends_match_the_embedder_and_reach_it():
-    from agents.steps import Steps
     from config.settings import EMBEDDING_BACKENDS
     from models.embeddings import BACKENDS
+    from streams.pipeline import Pipeline
 
     assert set(EMBEDDING_BACKENDS) == set(BACKENDS)
     assert Settings.load(env={}).embedding_backend == "onnx-int8"
-    steps = Steps(Settings.load(env={"VIGIL_EMBEDDING_BACKEND": "torch-fp32",
-                                     "VIGIL_EMBEDDING_ONNX_DIR": "/nowhere"}))
-    embedder = steps.toxicity.embedder
+    pipeline = Pipeline(Settings.load(env={"VIGIL_EMBEDDING_BACKEND": "torch-fp32",
+                                           "VIGIL_EMBEDDING_ONNX_DIR": "/nowhere"}))
+    embedder = pipeline.score.toxicity.embedder
     assert (embedder.backend, embedder.onnx_dir) == ("torch-fp32", "/nowhere")

@@ -1,5 +1,5 @@
 """Per-topic bursts (models.topic_bursts) and how they fold with community bursts
-(models.community_watch, agents.steps) on constructed streams with known topics."""
+(models.community_watch, streams/stages/detect.py) on constructed streams with known topics."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import random
 
 import pytest
 
-from agents.steps import Steps
 from config.settings import Settings
 from models.community_watch import CommunityWatcher, WatchState
 from models.bursts import BurstParams
 from models.eventtime import to_iso
 from models.spikes import ShareParams
 from models.topic_bursts import TopicBurstDetector, TopicBurstParams, TopicBurstState
+from streams.events import Outputs
+from streams.pipeline import Pipeline
 from streams.records import Post, ScoredPost
+from streams.state import PipelineState
 
 WINDOW = 600.0
 T0 = 1_793_577_600.0  # 2026-11-02T00:00Z, a window boundary
@@ -192,7 +194,7 @@ def test_a_volume_burst_on_a_running_topic_burst_is_held_back():
     assert state.volume_folded_into is None  # cleared when the volume burst ended
 
 
-# -- through the steps: records, classification, escalation -------------------------
+# -- through the stages: records, classification, escalation ------------------------
 def scored_post(ts, tid, label, pid, text, sent) -> ScoredPost:
     post = Post(post_id=pid, platform="reddit", community="r/acmegames", author_id="a",
                 text=text, created_at=to_iso(ts), ingested_at=to_iso(ts), lang="en",
@@ -201,26 +203,21 @@ def scored_post(ts, tid, label, pid, text, sent) -> ScoredPost:
                       decision="none", scored_at=to_iso(ts), topic_id=tid, topic_label=label)
 
 
-def replay_detect(steps: Steps, posts):
-    state, trends, escalations, incidents = WatchState(), [], [], {}
+def replay_detect(pipeline: Pipeline, posts):
+    state, trends, out = PipelineState(), [], Outputs()
     for p in posts:
-        for trend in steps.detect(state, scored_post(*p)):
+        for trend in pipeline.detect.detect(scored_post(*p), state, 0):
             trends.append(trend)
-            draft = steps.trend_draft(trend)
-            if draft is not None:
-                incidents[draft.dedup_key], esc = steps.escalate(
-                    incidents.get(draft.dedup_key), draft, steps.trend_source_id(trend))
-                if esc is not None:
-                    escalations.append(esc)
-    return trends, escalations
+            pipeline.escalate.trend(trend, state, 0, out)  # appends to out.escalations
+    return trends, out.escalations
 
 
-def test_steps_turn_a_topic_burst_into_one_classified_trend_escalation():
-    steps = Steps(Settings.load(env={}, embeddings=False))
+def test_stages_turn_a_topic_burst_into_one_classified_trend_escalation():
+    pipeline = Pipeline(Settings.load(env={}, embeddings=False))
     rng = random.Random(8)
     start = T0 + 100 * WINDOW
     trends, escalations = replay_detect(
-        steps, swap_in(steady(rng, 130), start, start + 3 * WINDOW, 0.6, rng))
+        pipeline, swap_in(steady(rng, 130), start, start + 3 * WINDOW, 0.6, rng))
     assert {t.topic_id for t in trends} == {"t9"}
     assert len({t.trend_id for t in trends}) == 1
     rising = trends[0]
@@ -238,11 +235,11 @@ def test_steps_turn_a_topic_burst_into_one_classified_trend_escalation():
 def test_a_negative_topic_is_one_spike_incident_that_says_what_it_is_about():
     """Angry refund posts at constant volume trip the negative-share spike (it needs
     less evidence) and the refund topic's burst: one incident, named after the topic."""
-    steps = Steps(Settings.load(env={}, embeddings=False))
+    pipeline = Pipeline(Settings.load(env={}, embeddings=False))
     rng = random.Random(8)
     start = T0 + 100 * WINDOW
     trends, escalations = replay_detect(
-        steps, swap_in(steady(rng, 130), start, start + 3 * WINDOW, 0.6, rng, REFUND))
+        pipeline, swap_in(steady(rng, 130), start, start + 3 * WINDOW, 0.6, rng, REFUND))
     alerts = [t for t in trends if t.state != "emerging"]
     assert len({t.trend_id for t in alerts}) == 1
     rising = alerts[0]
@@ -256,13 +253,13 @@ def test_a_negative_topic_is_one_spike_incident_that_says_what_it_is_about():
 
 
 def test_a_volume_burst_is_labelled_with_its_dominant_topic():
-    steps = Steps(Settings.load(env={}, embeddings=False))
+    pipeline = Pipeline(Settings.load(env={}, embeddings=False))
     rng = random.Random(9)
     start = T0 + 100 * WINDOW
     posts = steady(rng, 110)
     posts += [(start + i * 10.0, "t3" if i % 3 else "t0", CHAT["t3" if i % 3 else "t0"],
                f"b{i}", "patch notes are out", 0.2) for i in range(60)]
-    trends, _ = replay_detect(steps, sorted(posts))
+    trends, _ = replay_detect(pipeline, sorted(posts))
     alerts = [t for t in trends if t.state != "emerging"]
     assert {t.topic_id for t in alerts} == {"volume"}
     assert alerts[0].state == "rising" and alerts[0].topic_label == CHAT["t3"]

@@ -32,6 +32,7 @@ from connectors.notifiers.base import DeliveryError, NotifierSink
 from models.eventtime import parse_event_time
 from models.notification_policy import Route, RoutePolicy
 from streams import metrics
+from streams.assigned import assign_every_partition
 
 __all__ = ["sink_for", "RouteWorker", "run_routes", "Backoff"]  # Backoff: re-exported
 
@@ -67,7 +68,7 @@ class RouteWorker:
         self._stopping.set()
 
     async def run(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=f"vigil-notify-{self.route.name}",
@@ -75,16 +76,11 @@ class RouteWorker:
             client_id=f"vigil-notify-{self.route.name}", fetch_max_wait_ms=100)
         await consumer.start()
         try:
-            parts = None
-            while not parts and not self._stopping.is_set():
-                if TOPIC in await consumer.topics():  # refreshes metadata
-                    parts = consumer.partitions_for_topic(TOPIC)
-                if not parts:
-                    await asyncio.sleep(0.5)
-            if not parts:
+            # the group's committed position (or the earliest) is where each starts
+            tps = await assign_every_partition(consumer, TOPIC, from_beginning=False,
+                                               wait_s=float("inf"), stop=self._stopping)
+            if not tps:
                 return
-            tps = [TopicPartition(TOPIC, p) for p in sorted(parts)]
-            consumer.assign(tps)
             fresh = {tp for tp in tps if await consumer.committed(tp) is None}
             # "no failures yet" reads as 0 on dashboards and alerts, not as no data
             for outcome in ("delivered", "failed"):

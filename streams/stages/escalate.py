@@ -97,7 +97,7 @@ class EscalateStage:
                                       category or "toxicity", len(record.violations) >= 2))
         for draft in drafts:
             self.apply(draft, f"post:{post.platform}:{post.post_id}", state, partition, out,
-                       ingested_at=post.ingested_at)
+                       ingested_at=post.ingested_at, post_id=post.post_id)
 
     def trend(self, trend: TrendSignal, state: PipelineState, partition: int,
               out: Outputs) -> None:
@@ -117,7 +117,7 @@ class EscalateStage:
             # one lifecycle step of one trend: a redelivery repeats it exactly
             source = f"trend:{trend.trend_id}:{trend.state}:{trend.window_end}"
             self.apply(draft, source, state, partition, out,
-                       ingested_at=trend.trigger_ingested_at)
+                       ingested_at=trend.trigger_ingested_at, post_id=trend.trigger_post_id)
 
     def action(self, act: IncidentAction, state: PipelineState, partition: int,
                out: Outputs) -> None:
@@ -149,7 +149,7 @@ class EscalateStage:
     # -- the ledger -------------------------------------------------------------------
     def apply(self, draft: Draft, source_id: str, state: PipelineState, partition: int,
               out: Outputs, *, ingested_at: Optional[str] = None,
-              event_clock: bool = True) -> None:
+              post_id: Optional[str] = None, event_clock: bool = True) -> None:
         """Run a draft through the incident ledger; emit what it says.
 
         ``event_clock=False`` for drafts not timed by posts (feed health, the sweep's
@@ -174,6 +174,7 @@ class EscalateStage:
             occurrence_count=incident.occurrence_count, created_at=to_iso(time.time()),
             evidence=draft.evidence))
         out.escalation_ingested_at.append(ingested_at)
+        out.escalation_post_ids.append(post_id)
 
 
 def _open_and_quiet_resolved(value) -> bool:

@@ -6,7 +6,7 @@ Shapes::
     Input(topic="posts.raw", value=payload bytes, key=community, headers={vigil-format})
       -> Post                       validated, author pseudonymised, deduplicated
        | DeadLetter                 reason + the original bytes, for posts.dlq
-       | ("event", kind)            a deletion or a moderator's action: not a post
+       | NotAPost(kind, fields)     a deletion or a moderator's action: not a post
        | None                       this (platform, id, revision) was seen in the window
     + a feed-health Draft when a community's feed starts or stops failing
 

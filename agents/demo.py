@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from config.settings import Settings
+from streams.assigned import assign_every_partition_sync
 from streams.broker import BrokerError, EmbeddedBroker, port_in_use
 
 SAMPLE = Path(__file__).resolve().parent.parent / "connectors" / "sample_data" / "community_stream.jsonl"
@@ -67,13 +68,11 @@ class EscalationPrinter(threading.Thread):
         self._stop.set()
 
     def run(self) -> None:
-        from kafka import KafkaConsumer, TopicPartition
+        from kafka import KafkaConsumer
 
         consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                  fetch_max_wait_ms=100, client_id="vigil-run-printer")
-        parts = consumer.partitions_for_topic("escalations") or {0}
-        consumer.assign([TopicPartition("escalations", p) for p in parts])
-        consumer.seek_to_beginning()
+        assign_every_partition_sync(consumer, "escalations", wait_s=10.0)
         tty = sys.stdout.isatty()
         colour = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m",
                   "low": "\033[36m"}
