@@ -40,7 +40,7 @@ def scrape(web_port: int) -> dict[str, float]:
     """Current metric samples as ``{'name{label="v",...}': value}``, summed sensibly."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=2) as resp:
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     out: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
@@ -125,7 +125,11 @@ def _wait_until_drained(web_port: int, produced: int, timeout_s: float = 120.0) 
     deadline = time.monotonic() + timeout_s
     stable_since, last_escalations = None, -1.0
     while time.monotonic() < deadline:
-        m = scrape(web_port)
+        try:
+            m = scrape(web_port)
+        except OSError:  # a busy worker answers late: ask again, the deadline still holds
+            time.sleep(0.5)
+            continue
         handled = (total(m, "vigil_posts_normalized_total") + total(m, "vigil_posts_duplicate_total")
                    + total(m, "vigil_posts_dead_lettered_total"))
         caught_up = (total(m, "vigil_posts_ingested_total") >= produced and handled >= produced

@@ -15,7 +15,7 @@ import time
 from typing import Any, Sequence, Union
 
 from agents import recording
-from agents.app import app, pipeline_input, tables, topics
+from agents.app import app, pipeline_input, tables
 from agents.runtime import (learning_restored, pipeline, pipeline_lock, run_blocking, state,
                             topics_restored)
 from streams.events import Input, Outputs, Tick
@@ -50,17 +50,21 @@ async def run(inputs: Sequence[Union[Input, Tick]]) -> Outputs:
 
 
 async def publish(out: Outputs) -> None:
+    # Straight to the producer: Faust's Topic.send adds a callback, a future and a
+    # channel lookup per record, a sixth of the worker's time at two sends per post.
+    # The topics themselves are declared by agents.app, as every other topic.
+    send = app.producer.send
     for dead in out.dead_letters:
-        await topics["posts.dlq"].send(key=dead.source_topic.encode(), value=dead.dumps())
+        await send("posts.dlq", dead.source_topic.encode(), dead.dumps(), None, None, None)
     for post in out.normalized:
-        await topics["posts.normalized"].send(key=post.community.encode(), value=post.dumps())
+        await send("posts.normalized", post.community.encode(), post.dumps(), None, None, None)
     for scored in out.scored:
-        await topics["posts.scored"].send(key=scored.post.community.encode(),
-                                          value=scored.dumps())
+        await send("posts.scored", scored.post.community.encode(), scored.dumps(), None,
+                   None, None)
     for trend in out.trends:
-        await topics["signals.trends"].send(key=trend.community.encode(), value=trend.dumps())
+        await send("signals.trends", trend.community.encode(), trend.dumps(), None, None, None)
     for esc in out.escalations:
-        await topics["escalations"].send(key=esc.dedup_key.encode(), value=esc.dumps())
+        await send("escalations", esc.dedup_key.encode(), esc.dumps(), None, None, None)
 
 
 def write_state() -> None:

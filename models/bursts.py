@@ -38,8 +38,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Optional
+
+from models.plain_data import as_plain_dict
 
 __all__ = ["BurstParams", "BurstState", "BurstSignal", "BurstDetector", "top_terms",
            "terms_of", "poisson_sf"]
@@ -174,7 +176,7 @@ class BurstState:
         self.season_n[h] += 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_plain_dict(self)
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "BurstState":

@@ -21,8 +21,10 @@ under baseline + ``min_lift`` / 2. One spike: one ``rising``, one ``resolved``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional
+
+from models.plain_data import as_plain_dict
 
 __all__ = ["ShareParams", "ShareState", "ShareSignal", "ShareSpikeDetector", "binom_sf"]
 
@@ -74,7 +76,7 @@ class ShareState:
         return max(self.share, 0.0)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_plain_dict(self)
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "ShareState":

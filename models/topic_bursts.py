@@ -39,9 +39,10 @@ per topic, the priors of topics that still carry a share, and the few bursts run
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Optional
 
+from models.plain_data import as_plain_dict
 from models.spikes import binom_sf
 
 __all__ = ["TopicBurstParams", "TopicBurstState", "TopicBurstSignal", "TopicBurstDetector"]
@@ -78,7 +79,7 @@ class TopicBurstState:
     active: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return as_plain_dict(self)
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "TopicBurstState":
