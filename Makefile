@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 # Rebuilt when the venv changes (a new torch or weights package); skipped when current.
 $(ONNX): $(STAMP)
-	$(BIN)/python -m models.onnx_minilm build
+	$(BIN)/python -m models.onnx_export build
 	@touch $(ONNX)
 
 ## The main job: embedded broker, worker, bundled sample stream; Ctrl-C stops it.

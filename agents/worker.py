@@ -11,6 +11,7 @@ state it started from, and the ledger's source ids keep the replay from emitting
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Sequence, Union
 
@@ -42,6 +43,10 @@ def to_input(event: Any) -> Input:
 async def run(inputs: Sequence[Union[Input, Tick]]) -> Outputs:
     """One whole call: process, publish, write the state, then record."""
     async with pipeline_lock:
+        if _reassigned.is_set():
+            _reassigned.clear()
+            state.forget()
+            pipeline.detect.forget()
         out = await run_blocking(pipeline.process, inputs, state)
         await publish(out)
         write_state()
@@ -80,12 +85,14 @@ def write_state() -> None:
 
 @app.agent(pipeline_input, name="vigil.pipeline")
 async def process(stream):
-    # what was learnt before a restart first: posts wait on the broker meanwhile
-    await learning_restored.wait()
-    await topics_restored.wait()
     async for events in stream.take_events(_settings.score_batch_size,
                                            within=_settings.score_batch_within_s):
-        # events: up to score_batch_size messages of posts.raw and incidents.actions
+        # events: up to score_batch_size messages of posts.raw and incidents.actions.
+        # What was learnt before a restart first. Waited for here, inside the loop: a
+        # stream first iterated after the worker's start-up (the restores finish then)
+        # was seen to receive nothing after a restart with committed offsets.
+        await learning_restored.wait()
+        await topics_restored.wait()
         await run([to_input(e) for e in events])
 
 
@@ -94,10 +101,13 @@ async def resolve_quiet_incidents() -> None:
     await run([Tick(time.time())])
 
 
+# Set when partitions are revoked: a community may move to another worker, and if it
+# ever comes back its state must come from the table, not from what this worker last
+# saw of it. The next call forgets, under the lock, so the rebalance never waits for a
+# batch in flight and a batch never sees its state change under it.
+_reassigned = asyncio.Event()
+
+
 @app.on_partitions_revoked.connect
 async def _forget_state(app_: Any, revoked: Any, **_: Any) -> None:
-    # A community may move to another worker; if it ever comes back, its state must
-    # come from the table, not from what this worker last saw of it.
-    async with pipeline_lock:
-        state.forget()
-        pipeline.detect.forget()
+    _reassigned.set()

@@ -136,10 +136,10 @@ def main(argv=None) -> int:
     if not args.csv.is_file():
         raise SystemExit(f"bench/embeddings.py: no {args.csv} (see ../shared/data/README.md)")
 
-    from models import onnx_minilm
+    from models import onnx_export
 
     if "onnx-fp32" in args.backends or "onnx-int8" in args.backends:
-        if onnx_minilm.main(["build", "--out", str(args.onnx_dir), "--keep-fp32"]):
+        if onnx_export.main(["build", "--out", str(args.onnx_dir), "--keep-fp32"]):
             raise SystemExit("bench/embeddings.py: could not build the ONNX files")
     texts = read_texts(args.csv, args.n)
     words = sorted(len(t.split()) for t in texts)

@@ -70,7 +70,7 @@ class Settings:
     # onnx-int8: 3-3.7x torch fp32, cosine to fp32 >= 0.978 (models/embeddings.py)
     embedding_backend: str = "onnx-int8"  # onnx-int8 | torch-bf16 | torch-fp32
     embedding_bf16: bool = True  # older switch: false with torch-bf16 means torch-fp32
-    # built by set-up (python -m models.onnx_minilm build), else on the first load
+    # built by set-up (python -m models.onnx_export build), else on the first load
     embedding_onnx_dir: str = "var/models/minilm-l6-v2-onnx"
     communities_file: str = ""  # default: the shipped config/communities.toml
     evidence_store_size: int = 50_000  # recent scored posts whose features feedback can teach

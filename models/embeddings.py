@@ -20,7 +20,7 @@ exact text returns a repeated post's vector without touching the model.
   cosine to fp32 mean 0.991, min 0.978; no torch in the process (peak RSS 200 MB
   against 560 MB, first vectors 0.6 s after start against 5.5 s). The files live in
   ``onnx_dir`` and are built on first load when missing or stale (set-up should build
-  them: ``python -m models.onnx_minilm build``). The worker's default
+  them: ``python -m models.onnx_export build``). The worker's default
   (``VIGIL_EMBEDDING_BACKEND``), as the bench's quality checks allowed it.
 
 >>> SentenceEmbedder(bf16=False).backend

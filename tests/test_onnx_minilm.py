@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from models import onnx_minilm
+from models import onnx_export, onnx_minilm
 from models.embeddings import SentenceEmbedder
 from models.onnx_minilm import INT8_FILE, MANIFEST_FILE, TOKENIZER_FILE, OnnxMiniLM
 
@@ -101,7 +104,7 @@ def test_the_embedder_backend_keeps_cache_and_order(onnx_dir, fp32):
                            batch_size=4).load()
     mtime = (onnx_dir / INT8_FILE).stat().st_mtime_ns
     v = emb.embed(SENTENCES)
-    onnx_minilm.export(onnx_dir, only_if_stale=True)  # what a second worker does
+    onnx_export.export(onnx_dir, only_if_stale=True)  # what a second worker does
     assert (onnx_dir / INT8_FILE).stat().st_mtime_ns == mtime  # current files: no rebuild
     assert ((v * fp32).sum(axis=1) >= 0.97).all()
     again = emb.embed([SENTENCES[3], SENTENCES[1]])
@@ -131,5 +134,73 @@ def test_the_manifest_catches_changed_missing_and_outdated_files(onnx_dir, tmp_p
     assert any("0.0.1" in r for r in reasons)
 
     (copy / MANIFEST_FILE).unlink()
-    assert onnx_minilm.main(["check", "--out", str(copy)]) == 1
-    assert onnx_minilm.main(["check", "--out", str(onnx_dir)]) == 0
+    assert onnx_export.main(["check", "--out", str(copy)]) == 1
+    assert onnx_export.main(["check", "--out", str(onnx_dir)]) == 0
+
+
+REPO = Path(__file__).resolve().parent.parent
+# The runtime must not need the exporter's stack: torch and onnx (the export format
+# package) raise ImportError here; onnxruntime, a different top-level name, still imports.
+_NO_TORCH = """
+import sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"torch", "onnx"}:
+            raise ImportError("the runtime imported " + name)
+sys.meta_path.insert(0, Blocker())
+"""
+_EXPORT_STACK = ("torch", "onnx", "transformers", "models.onnx_export")
+
+
+def _run_without_torch(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _NO_TORCH + code], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_runtime_imports_without_torch_onnx_or_the_exporter():
+    proc = _run_without_torch(f"""
+import models.onnx_minilm
+for name in {_EXPORT_STACK!r}:
+    assert name not in sys.modules, name
+import onnxruntime, tokenizers  # the runtime's own dependencies are not blocked
+print("ok")
+""")
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_the_torch_blocker_really_blocks():
+    proc = _run_without_torch("import torch")
+    assert proc.returncode != 0 and "the runtime imported torch" in proc.stderr
+    proc = _run_without_torch("import onnx")
+    assert proc.returncode != 0 and "the runtime imported onnx" in proc.stderr
+
+
+def test_current_files_load_and_encode_without_torch(onnx_dir, model):
+    # ensure() on current files must not reach the exporter; encoding needs only ORT
+    proc = _run_without_torch(f"""
+import json
+from models.onnx_minilm import OnnxMiniLM, ensure
+v = OnnxMiniLM(ensure({str(onnx_dir)!r}), threads=2).encode({SENTENCES[:3]!r})
+for name in {_EXPORT_STACK!r}:
+    assert name not in sys.modules, name
+print(json.dumps(v.tolist()))
+""")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = np.array(json.loads(proc.stdout), dtype=np.float32)
+    assert np.allclose(got, model.encode(SENTENCES[:3]), atol=1e-5)
+
+
+def test_the_old_command_is_a_deprecated_alias_of_the_exporter(onnx_dir, tmp_path):
+    # ``python -m models.onnx_minilm build|check`` in older instructions still works
+    missing = tmp_path / "none"
+    proc = subprocess.run([sys.executable, "-m", "models.onnx_minilm", "check",
+                           "--out", str(missing)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1 and "no manifest.json" in proc.stdout, proc.stderr[-2000:]
+    assert "deprecated" in proc.stderr and "models.onnx_export" in proc.stderr
+    with pytest.deprecated_call():
+        assert onnx_minilm.main(["check", "--out", str(onnx_dir)]) == 0
+    proc = subprocess.run([sys.executable, "-m", "models.onnx_export", "build", "--help"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and all(
+        flag in proc.stdout for flag in ("--out", "--force", "--keep-fp32")), proc.stderr
