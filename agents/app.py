@@ -1,8 +1,9 @@
-"""The Faust edge's declarations: the app, its topics and its tables, all derived from
-:mod:`streams.topology` (nothing is named here that the topology does not name).
+"""The Faust edge's declarations: the app, the stream it reads and its tables, all
+derived from :mod:`streams.topology` (nothing is named here that the topology does not
+name). Topics are created beforehand by ``vigil topics create`` from the same specs.
 
 Importing this module builds the app object (no I/O); ``vigil worker`` imports the
-agents, which register themselves on it by decorator, and starts it. Every topic is
+agents, which register themselves on it by decorator, and starts it. Everything is
 raw bytes to Faust: records are encoded and decoded by :mod:`streams.records` at the
 edge (:mod:`agents.worker`), so malformed payloads reach the pipeline (and the
 dead-letter topic) instead of crashing a deserialiser.
@@ -16,7 +17,7 @@ import faust
 
 from config.settings import Settings
 from agents.transport import VigilTransport
-from streams.topology import INPUT_TOPICS, STORES, TOPICS
+from streams.topology import INPUT_TOPICS, STORES
 
 
 class VigilApp(faust.App):
@@ -61,15 +62,6 @@ def create_app(settings: Settings) -> VigilApp:
 app = create_app(Settings.load())
 
 
-def _topic(name: str):
-    spec = next(t for t in TOPICS if t.name == name)
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw", partitions=spec.partitions(app.vigil_settings.partitions),
-                     compacting=spec.compacted or None)
-
-
-#: topic name -> Faust topic, for every topic of the topology
-topics = {t.name: _topic(t.name) for t in TOPICS}
 #: what the pipeline agent reads: one stream over the co-partitioned input topics
 pipeline_input = app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes,
                            key_serializer="raw", value_serializer="raw")

@@ -57,7 +57,7 @@ async def run(inputs: Sequence[Union[Input, Tick]]) -> Outputs:
 async def publish(out: Outputs) -> None:
     # Straight to the producer: Faust's Topic.send adds a callback, a future and a
     # channel lookup per record, a sixth of the worker's time at two sends per post.
-    # The topics themselves are declared by agents.app, as every other topic.
+    # The topics exist beforehand: `vigil topics create` makes them from the topology.
     send = app.producer.send
     for dead in out.dead_letters:
         await send("posts.dlq", dead.source_topic.encode(), dead.dumps(), None, None, None)
