@@ -7,6 +7,7 @@
     vigil connect file --input F     stream a CSV/JSONL file into posts.raw
     vigil notify --routes F          deliver escalations to PagerDuty, Slack, Discord, webhooks
     vigil incident ack|resolve KEY --community C   on-call acts on an incident
+    vigil feedback ID --community C --label L     one moderator label, for scripts
     vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
     vigil schemas write|check        JSON Schemas of the records that leave Vigil
     vigil eval toxicity --data F ... ROC-AUC, PR-AUC, F1 as shipped and after feedback
@@ -142,11 +143,21 @@ def cmd_connect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _send_one(settings: Settings, topic: str, community: str, record) -> None:
+    """One record on the broker (acks=all) before the command returns."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    try:
+        producer.send(topic, key=community.encode(), value=record.dumps())
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+
 def cmd_incident(args: argparse.Namespace) -> int:
     """Acknowledge or resolve an incident: one IncidentAction on incidents.actions."""
     import getpass
-
-    from kafka import KafkaProducer
 
     from models.eventtime import to_iso
     from streams.records import IncidentAction
@@ -155,16 +166,40 @@ def cmd_incident(args: argparse.Namespace) -> int:
     action = {"ack": "acknowledge", "acknowledge": "acknowledge", "resolve": "resolve"}[args.action]
     act = IncidentAction(dedup_key=args.dedup_key, community=args.community, action=action,
                          actor=args.by or getpass.getuser(), time=to_iso(time.time()),
-                         note=args.note or "")
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    try:
-        # keyed by community: the same partition as the incident's table entry
-        producer.send("incidents.actions", key=args.community.encode(), value=act.dumps())
-        producer.flush(timeout=30)
-    finally:
-        producer.close()
+                         note=args.note or "", source="cli")
+    # keyed by community: the same partition as the incident's table entry
+    _send_one(settings, "incidents.actions", args.community, act)
     print(f"{action} {args.dedup_key} by {act.actor}: sent; the worker holding it emits "
           f"the escalation (see its log if nothing follows)", file=sys.stderr)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """One label on moderation.feedback, through the contract every path uses."""
+    import getpass
+    import json
+
+    from models.eventtime import to_iso
+    from models.moderator_labels import idempotency_key
+    from models.pseudonym import Pseudonymizer
+    from streams.records import ModerationFeedback
+
+    settings = _settings(args)
+    if args.label in ("real", "false_alarm") and not args.trend_id:
+        print("vigil feedback: --label real|false_alarm is a verdict on a trend: give "
+              "--trend-id", file=sys.stderr)
+        return 2
+    who = args.by or getpass.getuser()
+    target = args.trend_id or args.post_id
+    fb = ModerationFeedback(
+        post_id=args.post_id, community=args.community, label=args.label, action=args.action,
+        moderator_id=Pseudonymizer(settings.effective_pseudonym_key)("cli", who),
+        time=to_iso(time.time()), trend_id=args.trend_id, text=args.text, source="cli",
+        idempotency_key=args.key or idempotency_key(args.community, "cli", who, target,
+                                                    args.label))
+    _send_one(settings, "moderation.feedback", args.community, fb)
+    print(json.dumps({"sent": "moderation.feedback", "post_id": fb.post_id,
+                      "label": fb.label, "idempotency_key": fb.idempotency_key}))
     return 0
 
 
@@ -175,7 +210,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
     from config.communities import ConfigError
     from config.logs import configure_logging
-    from config.notifications import load_routes
+    from config.notifications import load_callbacks, load_routes
     from connectors.notifiers.delivery import run_routes
     from streams.metrics import REGISTRY
 
@@ -183,6 +218,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         routes = load_routes(args.routes)
+        callbacks = load_callbacks(args.routes)
         from connectors.notifiers.delivery import sink_for
         for r in routes:  # fail now, with the route's name, if a secret is missing
             sink_for(r)
@@ -198,7 +234,24 @@ def cmd_notify(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_routes(routes, settings.bootstrap_servers, backfill_s=args.backfill_s, stop=stop)
+        server = None
+        if callbacks is not None:  # clicks and PagerDuty webhooks come back here
+            from connectors.callbacks.server import CallbackServer
+            from models.pseudonym import Pseudonymizer
+
+            server = CallbackServer(
+                settings.bootstrap_servers, Pseudonymizer(settings.effective_pseudonym_key),
+                slack_secret=callbacks.slack_signing_secret,
+                discord_public_key=callbacks.discord_public_key,
+                pagerduty_secrets=callbacks.pagerduty_secrets, host=callbacks.host,
+                port=callbacks.port)
+            await server.start()
+        try:
+            await run_routes(routes, settings.bootstrap_servers, backfill_s=args.backfill_s,
+                             stop=stop)
+        finally:
+            if server is not None:
+                await server.stop()
 
     asyncio.run(main())
     return 0
@@ -381,6 +434,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--by", help="who (default: your user name)")
     sp.add_argument("--note", help="a short note for the incident's timeline")
     sp.set_defaults(fn=cmd_incident)
+
+    sp = with_broker(sub.add_parser("feedback", help="send one moderator label (for scripts)"))
+    sp.add_argument("post_id", help="the post's id as on posts.scored (a trend's: any text)")
+    sp.add_argument("--community", required=True)
+    sp.add_argument("--label", required=True, choices=("toxic", "not_toxic", "real", "false_alarm"))
+    sp.add_argument("--action", default="none",
+                    choices=("none", "remove", "approve", "warn", "timeout", "ban", "kick"))
+    sp.add_argument("--text", help="the post's text, so a worker that never scored it learns too")
+    sp.add_argument("--trend-id", help="for real/false_alarm: the trend's id")
+    sp.add_argument("--by", help="who (default: your user name; pseudonymised)")
+    sp.add_argument("--key", help="idempotency key (default: community, who, post and label)")
+    sp.set_defaults(fn=cmd_feedback)
 
     sp = with_broker(sub.add_parser("replay", help="run the pipeline offline over a file or topic range"))
     sp.add_argument("input", nargs="?", help="CSV or JSONL file")

@@ -80,6 +80,11 @@ def record(inputs: Sequence[Union[Input, Tick]], out: Outputs) -> None:
             metrics.LEARNER_AUC.set(learned.online_auc)
         log.info("feedback", post_id=fb.post_id, community=fb.community, label=fb.label,
                  action=fb.action, outcome=learned.outcome, score_before=learned.score_before)
+    for platform, action, by in out.moderator_actions:
+        metrics.MODERATOR_ACTIONS.labels(platform=platform, action=action, by=by).inc()
+    for fb in out.labels:
+        metrics.MODERATOR_LABELS.labels(platform=metrics.platform_label(fb.source.split(":")[0]),
+                                        label=fb.label).inc()
     for topic, _error in out.invalid:
         if topic == "moderation.feedback":
             metrics.FEEDBACK.labels(label="invalid", outcome="invalid").inc()

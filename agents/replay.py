@@ -93,7 +93,7 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
     last_ts: Optional[float] = None
     progress = _Progress(len(ordered))
     files = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8")
-             for name in ("scored", "trends", "escalations", "dlq")}
+             for name in ("scored", "trends", "escalations", "dlq", "labels")}
 
     def write(name: str, records: Iterable) -> None:
         # The same JSON the worker puts on the topic, byte for byte.
@@ -103,7 +103,14 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
     try:
         for start in range(0, len(ordered), BATCH):
             o = pipeline.process(ordered[start:start + BATCH], state)
+            if o.labels:
+                # Live, moderators' labels go round moderation.feedback and are learnt
+                # from there before the worker's next batches; here, at once.
+                o.learned.extend(pipeline.process(
+                    [Input("moderation.feedback", label.dumps(), label.community.encode())
+                     for label in o.labels], state).learned)
             write("scored", o.scored)
+            write("labels", o.labels)
             write("trends", o.trends)
             write("escalations", o.escalations)
             write("dlq", o.dead_letters)
@@ -111,6 +118,8 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
             counts["normalized"] += len(o.normalized)
             counts["duplicates"] += len(o.duplicates)
             counts["platform_events"] += len(o.platform_events)
+            counts["labels"] += len(o.labels)
+            counts["learned"] += sum(x.outcome == "learned" for x in o.learned)
             counts["scored"] += len(o.scored)
             counts["toxic"] += sum(s.decision != "none" for s in o.scored)
             dead.update(d.reason for d in o.dead_letters)
@@ -134,6 +143,8 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
         "dead_lettered": dict(sorted(dead.items())),
         "scored": counts["scored"],
         "toxic": counts["toxic"],
+        "moderator_labels": counts["labels"],
+        "labels_learned": counts["learned"],
         "communities": len(state.watch),
         "trends": dict(sorted(trends.items())),
         "escalations": dict(sorted(escalations.items())),

@@ -70,6 +70,9 @@ async def publish(out: Outputs) -> None:
         await send("signals.trends", trend.community.encode(), trend.dumps(), None, None, None)
     for esc in out.escalations:
         await send("escalations", esc.dedup_key.encode(), esc.dumps(), None, None, None)
+    for label in out.labels:  # learnt from there by every worker, this one included
+        await send("moderation.feedback", label.community.encode(), label.dumps(), None, None,
+                   None)
 
 
 def write_state() -> None:

@@ -60,6 +60,8 @@ class Settings:
     dedup_max_keys: int = 200_000
     # Posts claiming to be from further in the future than this are rejected.
     max_clock_skew_s: float = 300.0
+    # A moderator's timeout or ban labels what that member wrote this long before it.
+    moderator_label_window_s: float = 600.0
     # --- scoring ---------------------------------------------------------------
     score_batch_size: int = 64
     score_batch_within_s: float = 0.05
@@ -164,7 +166,7 @@ class Settings:
             raise bad("burst_max_p", "must lie in (0, 1)")
         for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
                      "score_batch_within_s", "checkpoint_interval_s",
-                     "topics_checkpoint_interval_s", "incident_quiet_s",
+                     "topics_checkpoint_interval_s", "incident_quiet_s", "moderator_label_window_s",
                      "incident_sweep_interval_s"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):  # also rejects NaN

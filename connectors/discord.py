@@ -33,7 +33,10 @@ Each event is produced as ``{"t": <type>, "d": <the dispatch's d as sent>}`` (pl
 configured community or ``discord:<guild_id>/<channel_id>``. Bots' messages
 (``author.bot``, webhooks too) are dropped unless ``include_bots``; a MESSAGE_UPDATE
 without ``edited_timestamp`` (a link preview, a pin) is no edit and is dropped. Ids: an
-edit ``<id>@<edited_timestamp>``, a deletion ``delete:<id>``.
+edit ``<id>@<edited_timestamp>``, a deletion ``delete:<id>``. Moderators' actions
+(``AUTO_MODERATION_ACTION_EXECUTION``, ``GUILD_AUDIT_LOG_ENTRY_CREATE``) are produced the
+same way, keyed by their channel's community, or for a ban, kick or timeout by every
+community of that server (``mod:<id>:<community>``); the pipeline turns them into labels.
 
     [discord]
     name = "acme"
@@ -70,7 +73,10 @@ __all__ = ["DiscordSource", "INTENTS"]
 
 log = structlog.get_logger("vigil.connect")
 
-INTENTS = (1 << 0) | (1 << 9) | (1 << 15)  # GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT
+# GUILDS | GUILD_MODERATION (audit log entries) | GUILD_MESSAGES | MESSAGE_CONTENT |
+# AUTO_MODERATION_EXECUTION: the last two need the bot's View Audit Log and Manage Server
+# permissions to deliver anything, and are harmless without them
+INTENTS = (1 << 0) | (1 << 2) | (1 << 9) | (1 << 15) | (1 << 21)
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT, INVALID_SESSION, HELLO, ACK = (
     0, 1, 2, 6, 7, 9, 10, 11)
 FATAL_CLOSE = {4004: "authentication failed", 4010: "invalid shard", 4011: "sharding required",
@@ -81,6 +87,8 @@ OUR_FAULT_CLOSE = (4001, 4002, 4003, 4005)  # bad opcode, decode error, (not) au
 RESUMABLE_CLOSE = 4000  # any code but 1000/1001 keeps the session resumable
 THREAD_TYPES = (10, 11, 12)
 MESSAGE_EVENTS = ("MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK")
+MODERATION_EVENTS = ("AUTO_MODERATION_ACTION_EXECUTION", "GUILD_AUDIT_LOG_ENTRY_CREATE")
+MEMBER_AUDIT_ACTIONS = (20, 22, 24)  # kick, ban, member update (a timeout): no channel
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -98,6 +106,7 @@ class DiscordSource(StreamingSource):
         self.communities = dict(communities or {})
         self.include_bots, self.api_url = include_bots, api_url.rstrip("/")
         self._parents: dict[str, Optional[str]] = {}  # channel id -> thread's parent, or None
+        self._seen: dict[str, set[str]] = {}  # guild -> communities produced to so far
         self._http: Optional[PoliteHttp] = None
         self._auth = {"Authorization": f"Bot {token}", "User-Agent": "DiscordBot (vigil, 1)"}
 
@@ -222,6 +231,8 @@ class DiscordSource(StreamingSource):
             self._learn(d.get("threads") or ())
         elif t in MESSAGE_EVENTS:
             await self._message(t, d)
+        elif t in MODERATION_EVENTS:
+            await self._moderation(t, d)
         if s is not None:  # handled (produced, or not ours): a resume starts after it
             self.cursor["seq"] = s
             self.touch()
@@ -258,6 +269,7 @@ class DiscordSource(StreamingSource):
         if self.channels and home not in self.channels:
             return
         community = self.communities.get(home) or f"discord:{guild}/{home}"
+        self._seen.setdefault(guild, set()).add(community)
         envelope: dict = {"t": t, "d": d, **({"parent_channel_id": parent} if parent else {})}
         created = time.time()
         if t == "MESSAGE_DELETE":
@@ -279,3 +291,28 @@ class DiscordSource(StreamingSource):
                 created = snowflake_time(mid) or created
         payload = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
         await self.emit(RawPost(post_id, community, payload, created))
+
+    async def _moderation(self, t: str, d: dict) -> None:
+        """A moderator's action, keyed by the community it concerns: the channel's, or
+        for a ban, kick or timeout (a member, not a channel) every community of that
+        server this connector has produced to."""
+        guild = str(d.get("guild_id"))
+        if guild not in self.guilds:
+            return
+        options = d.get("options") if isinstance(d.get("options"), Mapping) else {}
+        channel = d.get("channel_id") or options.get("channel_id")
+        if channel:
+            home = await self._parent(str(channel)) or str(channel)
+            if self.channels and home not in self.channels:
+                return
+            communities = {self.communities.get(home) or f"discord:{guild}/{home}"}
+        elif t == "GUILD_AUDIT_LOG_ENTRY_CREATE" and d.get("action_type") in MEMBER_AUDIT_ACTIONS:
+            communities = set(self._seen.get(guild, ()))
+            if len(self.guilds) == 1:  # after a restart, before any message: the configured
+                communities |= set(self.communities.values())
+        else:
+            return
+        payload = json.dumps({"t": t, "d": d}, ensure_ascii=False, separators=(",", ":")).encode()
+        ident = d.get("id") or hashlib.sha1(payload).hexdigest()[:16]
+        for community in sorted(communities):
+            await self.emit(RawPost(f"mod:{ident}:{community}", community, payload, time.time()))

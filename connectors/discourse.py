@@ -32,6 +32,12 @@ read from the post (``deleted_at``, or ``user_deleted`` for a post its author wi
 Discourse before 3.2 serialised ``post_destroyed`` before trashing the post, so such a
 body is produced as ``{"discourse_event": "post_destroyed", "post": {...}}``.
 
+Moderators teach through the same webhook: with "Flag" events also ticked, a flag
+staff agreed or disagreed with (``flag_agreed``/``flag_disagreed``) is produced as
+``{"discourse_event": <event>, "flag": {...}}`` (RawPost id ``flag:<id>:<event>``), and a
+``post_destroyed`` body names ``deleted_by`` (a removal by staff unless it is the
+author); :mod:`models.parsers.discourse` turns both into labels.
+
     [discourse]
     name = "acme"                         # cursor/metrics name: discourse:acme
     mode = "poll"                         # or "webhook"
@@ -218,6 +224,9 @@ class DiscourseWebhookSource(PushSource):
     def posts(self, headers: Mapping[str, str], body: bytes) -> list[RawPost]:
         event = headers.get("X-Discourse-Event") or ""
         kind = headers.get("X-Discourse-Event-Type") or event.split("_")[0]
+        if kind == "flag" and event in ("flag_agreed", "flag_disagreed"):
+            return self._flag(event, body, self.community or _host(
+                headers.get("X-Discourse-Instance") or "") or "discourse")
         if kind != "post":  # ping, or topic/user events the webhook was also set up for
             log.debug("discourse_event_ignored", connector=self.key, discourse_event=event,
                       type=kind)
@@ -240,3 +249,15 @@ class DiscourseWebhookSource(PushSource):
             body = json.dumps({"discourse_event": event, **obj}, ensure_ascii=False).encode()
             return [_raw_post(post, community, body, deleted=True)]
         return [_raw_post(post, community, body)]
+
+    def _flag(self, event: str, body: bytes, community: str) -> list[RawPost]:
+        """Staff's verdict on a flag: the body, marked with the event, keyed by flag."""
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            obj = None
+        flag = obj.get("flag") if isinstance(obj, dict) else None
+        if not isinstance(flag, dict) or flag.get("id") is None:
+            return [_raw_post(None, community, body)]
+        marked = json.dumps({"discourse_event": event, **obj}, ensure_ascii=False).encode()
+        return [RawPost(f"flag:{flag['id']}:{event}", community, marked, time.time())]

@@ -19,6 +19,18 @@ removed items are skipped at the source and counted.
     subreddits = ["acmegames", "acmesupport"]
     comments = true
     poll_interval_s = 30
+    # moderators teach: read each subreddit's moderation log (removals, spam markings,
+    # approvals, bans). Needs a "script" app of an account that moderates the
+    # subreddits with the "Manage Posts & Comments" permission (scope modlog); its
+    # password grant replaces the app-only token.
+    modlog = true
+    username_env = "REDDIT_USERNAME"
+    password_env = "REDDIT_PASSWORD"
+
+The moderation log (``GET /r/{sub}/about/log``) is one more feed with the same cursor
+rule; its entries are produced as Listing children (``{"kind": "modaction", ...}``), id
+``ModAction_...``. Listed items a moderator removed (``removed_by_category``) are
+produced too; :mod:`models.parsers.reddit` decides who removed them.
 """
 
 from __future__ import annotations
@@ -44,12 +56,19 @@ class RedditSource(PollingSource):
                  user_agent: str, subreddits: list[str], comments: bool = True,
                  interval_s: float = 30.0, max_pages: int = 10,
                  auth_url: str = "https://www.reddit.com/api/v1/access_token",
-                 api_url: str = "https://oauth.reddit.com"):
+                 api_url: str = "https://oauth.reddit.com", modlog: bool = False,
+                 username: Optional[str] = None, password: Optional[str] = None):
         super().__init__(name, sink, cursors, interval_s=interval_s)
         self.client_id, self.client_secret, self.user_agent = client_id, client_secret, user_agent
+        if modlog and not (username and password):
+            raise ValueError("reddit: modlog = true needs username_env and password_env "
+                             "(a moderator account's script app)")
+        self.username, self.password = username, password
         self.feeds = [f"/r/{s}/new" for s in subreddits]
         if comments:
             self.feeds += [f"/r/{s}/comments" for s in subreddits]
+        if modlog:
+            self.feeds += [f"/r/{s}/about/log" for s in subreddits]
         self.max_pages, self.auth_url, self.api_url = max_pages, auth_url, api_url.rstrip("/")
         self._token: Optional[str] = None
         self._token_expires = 0.0
@@ -63,13 +82,20 @@ class RedditSource(PollingSource):
                    interval_s=float(cfg.get("poll_interval_s", 30)),
                    max_pages=int(cfg.get("max_pages", 10)),
                    auth_url=cfg.get("auth_url", "https://www.reddit.com/api/v1/access_token"),
-                   api_url=cfg.get("api_url", "https://oauth.reddit.com"))
+                   api_url=cfg.get("api_url", "https://oauth.reddit.com"),
+                   modlog=bool(cfg.get("modlog", False)),
+                   username=_env(cfg, "username_env") if cfg.get("username_env") else None,
+                   password=_env(cfg, "password_env") if cfg.get("password_env") else None)
 
     async def _auth(self, http: PoliteHttp) -> str:
         if self._token and time.time() < self._token_expires - 60:
             return self._token
+        # a moderator's own token reads the moderation log; the app's reads the rest
+        grant = ({"grant_type": "password", "username": self.username,
+                  "password": self.password} if self.username and self.password
+                 else {"grant_type": "client_credentials"})
         _, _, body = await http.request(
-            "POST", self.auth_url, data={"grant_type": "client_credentials"},
+            "POST", self.auth_url, data=grant,
             auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
             headers={"User-Agent": self.user_agent})
         reply = json.loads(body)
@@ -114,7 +140,7 @@ class RedditSource(PollingSource):
                         skipped += 1
                         continue
                     community = d.get("subreddit_name_prefixed") or path.split("/")[2]
-                    posts.append(RawPost(str(d.get("name")), community,
+                    posts.append(RawPost(str(d.get("name") or d.get("id")), community,
                                          json.dumps(child, separators=(",", ":")).encode(), created))
                 after = data.get("after")
                 # first run: one page only, not the subreddit's whole history

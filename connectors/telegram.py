@@ -1,12 +1,22 @@
-"""Telegram: messages and channel posts of configured chats, via the Bot API.
+"""Telegram: messages and channel posts of configured chats, and the bans and mutes of
+their members, via the Bot API.
 
 API shape (core.telegram.org/bots/api): ``POST {api_url}/bot<token>/<method>`` with a JSON
 body answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N,
 "description": ..., "parameters": {"retry_after": S}}``. An Update has ``update_id`` and
-one of ``message``, ``edited_message``, ``channel_post``, ``edited_channel_post`` (the
-``allowed_updates`` asked for); a Message has ``message_id`` (unique per chat only),
-``chat``, ``from``/``sender_chat``, ``date``/``edit_date``, ``text`` or ``caption``,
-``reply_to_message``, ``message_thread_id`` (forum topics) or service fields.
+one of ``message``, ``edited_message``, ``channel_post``, ``edited_channel_post``,
+``chat_member`` (the ``allowed_updates`` asked for); a Message has ``message_id`` (unique
+per chat only), ``chat``, ``from``/``sender_chat``, ``date``/``edit_date``, ``text`` or
+``caption``, ``reply_to_message``, ``message_thread_id`` (forum topics) or service
+fields; a ChatMemberUpdated has ``chat``, ``from`` (who changed it), ``date`` and the member's
+``old_chat_member``/``new_chat_member`` (``status``, ``user``, ``until_date``...).
+
+Moderators' actions: Telegram tells bots of no deleted message, so what Vigil learns from
+is a ban (``kicked``), a mute (``restricted`` without ``can_send_messages``) or a removal,
+as ``chat_member`` updates. Telegram sends those only to a bot that is an administrator
+of the chat (which also lets it read every message, privacy mode or not), and only when
+``allowed_updates`` names them: both modes ask for them (a webhook registered by hand,
+``set_webhook = false``, must name ``chat_member`` too).
 
 - ``mode = "poll"`` (default): long polling ``getUpdates`` with ``offset`` (last
   ``update_id`` + 1: calling with it confirms every update below, and Telegram forgets
@@ -20,7 +30,8 @@ one of ``message``, ``edited_message``, ``channel_post``, ``edited_channel_post`
   it: 401, nothing produced; 200 once the broker has it (anything else is retried).
   ``set_webhook = true`` registers ``public_url`` and the secret once it listens.
 
-Each Update is produced as sent, keyed by its chat's configured community. Other chats'
+Each Update is produced as sent, keyed by its chat's configured community (a
+``chat_member`` update too: the member's recent posts are there). Other chats'
 updates are counted as fetched and skipped (reason ``other_chat``; ``update_type`` for
 types not asked for). The token is in every URL and never logged: PoliteHttp logs hosts
 only, and network errors are re-raised without it.
@@ -59,7 +70,7 @@ import structlog
 from connectors.polling import (Page, PlatformError, PoliteHttp, PollingSource, RawPost,
                                 secret_from_env)
 from connectors.push import PushSource, Rejected
-from models.parsers.telegram import KINDS, _message
+from models.parsers.telegram import MEMBER, UPDATES, _message, member_event_id
 from streams import metrics
 
 __all__ = ["TelegramSource", "TelegramWebhookSource"]
@@ -93,7 +104,8 @@ class _Routes:
         if "migrate_to_chat_id" in msg:  # group upgraded to a supergroup: its id changes
             log.warning("telegram_chat_migrated", old_id=chat_id, new_id=msg["migrate_to_chat_id"],
                         hint="update chats in the [telegram] config")
-        post_id = f"{chat_id}:{msg.get('message_id')}"
+        post_id = (member_event_id(msg) if kind == MEMBER
+                   else f"{chat_id}:{msg.get('message_id')}")
         if msg.get("edit_date") is not None:
             post_id += f"@{msg['edit_date']}"
         ts = msg.get("edit_date") or msg.get("date")
@@ -203,7 +215,7 @@ class TelegramSource(PollingSource):
             self._bot = PoliteHttp(self.platform, _BotSession(http.session, self.token),
                                    backoff=http.backoff, stop=http.stop)
         body = {"timeout": int(self.long_poll_s), "limit": self.limit,
-                "allowed_updates": list(KINDS)}
+                "allowed_updates": list(UPDATES)}
         if cursor.get("offset") is not None:
             body["offset"] = cursor["offset"]  # confirms every update below it
         # the HTTP timeout outlives the long poll; a stop does not wait for it
@@ -279,7 +291,7 @@ class TelegramWebhookSource(PushSource):
             try:
                 await call(http, self.api_url, self.token, "setWebhook",
                            {"url": self.public_url, "secret_token": self.secret.decode(),
-                            "allowed_updates": list(KINDS)})
+                            "allowed_updates": list(UPDATES)})
             except PlatformError as exc:
                 self.refused = exc
                 self.stop.set()

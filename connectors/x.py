@@ -31,6 +31,13 @@ else's words, scored on the original; the event still counts amplification. The 
 sends no deletions. An edit is a new id whose ``edit_history_tweet_ids`` starts with the
 original: post_id = the original, revision = the new id.
 
+Moderators' actions: none; Vigil learns nothing from moderators on X. API v2 gives no
+community a moderation log and sends no removal events (nor deletions, on the stream or
+in search). The one moderator-like act, a conversation's author hiding a reply
+(``PUT /2/tweets/:id/hidden``), is done through the API but never reported as an
+event, so a connector cannot see it happen. Labels for X come only from people (the
+CLI, a chat click).
+
     [x]
     name = "acme"
     bearer_token_env = "X_BEARER_TOKEN"

@@ -23,17 +23,21 @@ comment resource as sent, with its thread's ``videoId`` added when the comment l
 An edited comment (``updatedAt`` after ``publishedAt``) is a new revision
 (``<id>@<updatedAt>``). The API shows no deletions or moderation to an API key.
 
-**Quota.** Each commentThreads.list call costs 1 unit of the project's daily quota
-(10,000 by default), which Google resets at midnight Pacific time. The cursor keeps the
-units spent per Pacific day; before spending more than ``daily_quota_units`` the
-connector stops and waits for the reset (log ``youtube_quota_wait``, counted in
-``vigil_connector_rate_limit_wait_seconds_total``). A poll costs one call per feed and
-page: 5 feeds every 120 s take 3,600 units a day. Retries of a 429/5xx happen inside
-PoliteHttp and are not counted. Google's own count (shared by every client of the
-project) answers 403 ``quotaExceeded``: wait for the reset, or ``quota_exceeded_retry_s``.
-403 ``rateLimitExceeded``: wait a minute. 403 ``commentsDisabled`` or 404 (video or
-channel gone): that feed is skipped for ``skip_recheck_s``, the others go on. Other 4xx
-(400 ``keyInvalid``, 401, 403 ``forbidden``/``accessNotConfigured``) stop the connector.
+**Moderation** (``moderation = true``, opt-in): the channel owner's held-for-review
+queue, its approvals and rejections; :mod:`connectors.youtube_held` tells how.
+
+**Quota.** Each commentThreads.list or comments.list call costs 1 unit of the
+project's daily quota (10,000 by default), which Google resets at midnight Pacific time.
+The cursor keeps the units spent per Pacific day; before spending more than
+``daily_quota_units`` the connector stops and waits for the reset (log
+``youtube_quota_wait``, counted in ``vigil_connector_rate_limit_wait_seconds_total``). A
+poll costs one call per feed and page: 5 feeds every 120 s take 3,600 units a day
+(``moderation`` costs more). Retries of a 429/5xx happen inside PoliteHttp and are not counted.
+Google's own count (shared by every client of the project) answers 403
+``quotaExceeded``: wait for the reset, or ``quota_exceeded_retry_s``. 403
+``rateLimitExceeded``: wait a minute. 403 ``commentsDisabled`` or 404 (video or channel
+gone): that feed is skipped for ``skip_recheck_s``, the others go on. Other 4xx (400
+``keyInvalid``, 401, 403 ``forbidden``/``accessNotConfigured``) stop the connector.
 
     [youtube]
     name = "acme"                        # cursor/metrics name: youtube:acme
@@ -47,6 +51,7 @@ channel gone): that feed is skipped for ``skip_recheck_s``, the others go on. Ot
     # quota_exceeded_retry_s = 3600      # default: wait until the Pacific midnight reset
     # skip_recheck_s = 21600
     # api_url = "https://www.googleapis.com"
+    # moderation = true                 # and the owner's OAuth keys: connectors.youtube_held
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ import structlog
 
 from connectors.polling import (Page, PlatformError, PoliteHttp, PollingSource, RawPost,
                                 secret_from_env)
+from connectors.youtube_held import TOKEN_URL, HeldQueue
 from models.eventtime import to_iso
 from models.parsers.youtube import _ts
 from streams import metrics
@@ -127,17 +133,25 @@ class YouTubeSource(PollingSource):
                  feeds: list[tuple[str, str, Optional[str]]], interval_s: float = 120.0,
                  max_pages: int = 5, daily_quota_units: int = 10_000,
                  quota_exceeded_retry_s: Optional[float] = None, skip_recheck_s: float = 21600.0,
-                 api_url: str = "https://www.googleapis.com", clock: Callable[[], float] = time.time):
+                 api_url: str = "https://www.googleapis.com", clock: Callable[[], float] = time.time,
+                 moderation: bool = False, oauth: Optional[tuple[str, str, str]] = None,
+                 token_url: str = TOKEN_URL):
         super().__init__(name, sink, cursors, interval_s=interval_s)
         if not feeds:
             raise ValueError("youtube: list at least one video or channel")
+        if moderation and not oauth:
+            raise ValueError("youtube: moderation = true needs oauth_client_id_env, "
+                             "oauth_client_secret_env and oauth_refresh_token_env (the "
+                             "channel owner's refresh token)")
         self.feeds, self.max_pages, self.budget = feeds, max_pages, daily_quota_units
         self.quota_retry_s, self.skip_recheck_s = quota_exceeded_retry_s, skip_recheck_s
         self.clock = clock  # Pacific days are wall-clock days; tests move it
-        self.url = api_url.rstrip("/") + "/youtube/v3/commentThreads"
+        self.api = api_url.rstrip("/") + "/youtube/v3"
         self.headers = {"X-Goog-Api-Key": api_key, "User-Agent": "vigil/1.0"}
+        self.moderation, self.oauth, self.token_url = moderation, oauth, token_url
         self.quota: dict = {}
         self._skip_until: dict[str, float] = {}
+        self.held_queue = HeldQueue(self)
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any], sink, cursors) -> "YouTubeSource":
@@ -147,13 +161,17 @@ class YouTubeSource(PollingSource):
                 table = item if isinstance(item, Mapping) else {"id": item}
                 feeds.append((param, str(table["id"]), table.get("community")))
         retry = cfg.get("quota_exceeded_retry_s")
+        moderation = bool(cfg.get("moderation", False))
+        oauth = tuple(secret_from_env("youtube", cfg, f"oauth_{part}_env") for part in (
+            "client_id", "client_secret", "refresh_token")) if moderation else None
         return cls(name, sink, cursors, api_key=secret_from_env("youtube", cfg, "api_key_env"),
                    feeds=feeds, interval_s=float(cfg.get("poll_interval_s", 120)),
                    max_pages=int(cfg.get("max_pages", 5)),
                    daily_quota_units=int(cfg.get("daily_quota_units", 10_000)),
                    quota_exceeded_retry_s=None if retry is None else float(retry),
                    skip_recheck_s=float(cfg.get("skip_recheck_s", 21600)),
-                   api_url=cfg.get("api_url", "https://www.googleapis.com"))
+                   api_url=cfg.get("api_url", "https://www.googleapis.com"),
+                   moderation=moderation, oauth=oauth, token_url=cfg.get("token_url", TOKEN_URL))
 
     # -- quota ----------------------------------------------------------------------
     def _roll(self) -> None:
@@ -189,11 +207,17 @@ class YouTubeSource(PollingSource):
             raise asyncio.CancelledError("stopping")
 
     # -- requests -------------------------------------------------------------------
-    async def _call(self, http: PoliteHttp, params: dict) -> dict:
+    async def _get(self, http: PoliteHttp, path: str, params: dict, owner: bool) -> bytes:
+        url = f"{self.api}/{path}"
+        if owner:
+            return await self.held_queue.owner_get(http, url, params)
+        return (await http.request("GET", url, params=params, headers=self.headers))[2]
+
+    async def _call(self, http: PoliteHttp, params: dict, *, path: str = "commentThreads",
+                    owner: bool = False) -> dict:
         self._spend()
         try:
-            _, _, body = await http.request("GET", self.url, params=params, headers=self.headers)
-            return json.loads(body)
+            return json.loads(await self._get(http, path, params, owner))
         except PlatformError as exc:
             if exc.status not in (403, 404):
                 raise  # 400 (bad key or request), 401: no use retrying
@@ -215,22 +239,29 @@ class YouTubeSource(PollingSource):
         self.quota = dict(cursor.get("quota") or {})
         await self._await_quota()
         feeds, posts, ids = dict(cursor.get("feeds", {})), [], set()
-        for feed in self.feeds:
-            key = f"{feed[0]}:{feed[1]}"
-            if self._skip_until.get(key, 0) > self.clock():
-                continue
-            try:
-                await self._poll(http, feed, feeds, posts, ids)
-            except _Skip as skip:
-                log.warning("youtube_feed_skipped", connector=self.key, feed=key,
-                            reason=skip.reason, recheck_s=skip.for_s)
-                self._skip_until[key] = self.clock() + skip.for_s
-            except _Pause as pause:  # what was read so far is produced; the rest waits
-                self.quota["paused_until"] = pause.until
-                log.warning("youtube_quota_pause", connector=self.key, reason=pause.reason,
-                            used=self.quota.get("used"), until=to_iso(pause.until))
-                break
-        return Page(posts, {"feeds": feeds, "quota": self.quota})
+        held, gone = dict(cursor.get("held") or {}), []
+        try:
+            for feed in self.feeds:
+                key = f"{feed[0]}:{feed[1]}"
+                if self._skip_until.get(key, 0) > self.clock():
+                    continue
+                try:
+                    await self._poll(http, feed, feeds, posts, ids)
+                    if self.moderation:
+                        gone += await self.held_queue.read(http, feed, held, posts, ids)
+                except _Skip as skip:
+                    log.warning("youtube_feed_skipped", connector=self.key, feed=key,
+                                reason=skip.reason, recheck_s=skip.for_s)
+                    self._skip_until[key] = self.clock() + skip.for_s
+            await self.held_queue.settle(http, held, gone, posts, ids)
+        except _Pause as pause:  # what was read so far is produced; the rest waits
+            self.quota["paused_until"] = pause.until
+            log.warning("youtube_quota_pause", connector=self.key, reason=pause.reason,
+                        used=self.quota.get("used"), until=to_iso(pause.until))
+        cursor = {"feeds": feeds, "quota": self.quota}
+        if self.moderation:
+            cursor["held"] = self.held_queue.keep(held)
+        return Page(posts, cursor)
 
     async def _poll(self, http: PoliteHttp, feed: tuple, feeds: dict, posts: list, ids: set) -> None:
         param, fid, community = feed
@@ -278,3 +309,4 @@ class YouTubeSource(PollingSource):
         payload = json.dumps({**comment, "snippet": snippet}, ensure_ascii=False,
                              separators=(",", ":")).encode()
         return RawPost(pid, community, payload, created), changed
+

@@ -183,6 +183,25 @@ def moderation() -> dict:
               unit="percentunit", w=6),
         panel("Labels learnt", "Moderator labels the toxicity model has learnt from.",
               target("max(vigil_toxicity_labels_learned)", "labels"), kind="stat", w=6),
+        panel("Moderators' actions on the platforms", "Removals, approvals, timeouts, bans "
+              "seen by the connectors, by who did them: only a moderator's action teaches "
+              "(an author's deletion or an automatic filter does not).",
+              target("sum by (platform, action, by) (increase(vigil_moderator_actions_total{"
+                     + P + "}" + f"{RANGE}))", "{{platform}} {{action}} by {{by}}",
+                     instant=True), kind="bargauge"),
+        panel("Labels from moderators' actions", "Labels the worker published to "
+              "moderation.feedback from those actions.",
+              target("sum by (platform, label) (rate(vigil_moderator_labels_published_total{"
+                     + P + "}" + f"{RATE}))", "{{platform}} {{label}}"), unit="reqps"),
+        panel("Clicks and pager webhooks", "Slack and Discord button clicks and PagerDuty "
+              "webhooks at vigil notify: accepted, or refused (forged, expired, replayed) and "
+              "ignored. Forged or replayed requests are worth a look.",
+              target("sum by (tool, outcome) (increase(vigil_callbacks_total" + f"{RANGE}))",
+                     "{{tool}} {{outcome}}", instant=True), kind="bargauge"),
+        panel("Chat messages updated after a click", "Slack messages replaced through "
+              "response_url, by result.",
+              target("sum by (tool, result) (rate(vigil_callback_message_updates_total"
+                     + f"{RATE}))", "{{tool}} {{result}}"), unit="reqps"),
     ])
 
 

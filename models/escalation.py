@@ -50,6 +50,7 @@ class Draft:
     event_ts: float
     resolve: bool = False
     acknowledge: bool = False  # on-call took it: say so once, keep the incident open
+    reassign: bool = False  # handed to someone else: no longer acknowledged, still open
 
 
 @dataclass
@@ -94,6 +95,13 @@ class IncidentLedger:
             state.acknowledged_by = draft.evidence.get("acknowledged_by") or "on-call"
             self._remember(state, source_id)
             return state, "acknowledged"
+        if draft.reassign:
+            if state is None or state.status == "resolved":
+                return state, None
+            state.status = "updated"
+            state.acknowledged_by = ""  # the new holder acknowledges anew
+            self._remember(state, source_id)
+            return state, "updated"
         if draft.resolve:
             if state is None or state.status == "resolved":
                 return state, None  # nothing open to resolve
@@ -155,12 +163,14 @@ def quiet_resolve_draft(state: IncidentState, now_ts: float, quiet_s: float) -> 
 
 
 #: what on-call can do to an incident from outside (``incidents.actions``)
-INCIDENT_ACTIONS = ("acknowledge", "resolve")
+INCIDENT_ACTIONS = ("acknowledge", "resolve", "reassign")
 
 
 def action_draft(state: Optional[IncidentState], action: str, actor: str,
-                 note: str = "") -> tuple[Optional[Draft], str]:
-    """On-call's acknowledge or resolve as a draft, or None and why not.
+                 note: str = "", source: str = "unknown") -> tuple[Optional[Draft], str]:
+    """On-call's acknowledge, resolve or reassign as a draft, or None and why not.
+    ``source`` (the tool it came from) travels in the evidence, so that no route sends
+    the change back to where it came from.
 
     A trend incident cannot be resolved by hand: it resolves with its trend, and a
     trend still running would re-trigger (and page) at its next update.
@@ -184,18 +194,21 @@ def action_draft(state: Optional[IncidentState], action: str, actor: str,
         return None, "already_acknowledged"
     if action == "resolve" and state.type == "trend":
         return None, "trend_resolves_itself"
-    done = "Acknowledged" if action == "acknowledge" else "Resolved"
+    done = {"acknowledge": "Acknowledged", "resolve": "Resolved", "reassign": "Reassigned"}[action]
+    by = {"acknowledge": "acknowledged_by", "resolve": "resolved_by", "reassign": "reassigned_by"}
     return Draft(
         dedup_key=state.dedup_key, type=state.type, severity=state.severity,
         community=state.community, platform=state.platform, title=state.title,
         summary=f"{done} by {actor}" + (f": {note}" if note else "."),
-        recommended_action=("On-call has it; further occurrences still update it."
-                            if action == "acknowledge" else "Nothing further unless it starts again."),
-        evidence={"acknowledged_by" if action == "acknowledge" else "resolved_by": actor,
-                  "note": note, "occurrence_count": state.occurrence_count},
+        recommended_action={
+            "acknowledge": "On-call has it; further occurrences still update it.",
+            "resolve": "Nothing further unless it starts again.",
+            "reassign": "Handed over: the new holder acknowledges it."}[action],
+        evidence={by[action]: actor, "note": note, "occurrence_count": state.occurrence_count,
+                  "action_source": source},
         # the incident's own time: an action must not move the event clock
         event_ts=state.last_seen, resolve=action == "resolve",
-        acknowledge=action == "acknowledge"), ""
+        acknowledge=action == "acknowledge", reassign=action == "reassign"), ""
 
 
 def feed_draft(*, community: str, platform: str, change: str, dead: int, total: int,

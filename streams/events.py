@@ -60,7 +60,7 @@ class Learned:
     """One moderator label, and what learning from it did."""
 
     feedback: ModerationFeedback
-    outcome: str  # learned | no_features | not_for_toxicity
+    outcome: str  # learned | no_features | not_for_toxicity | duplicate
     score_before: Optional[float]
     online_auc: Optional[float] = None  # of the scores before the latest labels
 
@@ -89,6 +89,10 @@ class Outputs:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # platform of each duplicate
     platform_events: list[tuple[str, str]] = field(default_factory=list)  # (platform, kind)
+    # moderators' actions on the platforms, as labels for moderation.feedback
+    labels: list[ModerationFeedback] = field(default_factory=list)
+    # (platform, action, by) of every moderator action seen (models.moderator_labels)
+    moderator_actions: list[tuple[str, str, str]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     learned: list[Learned] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (topic, error): bad records

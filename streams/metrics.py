@@ -36,6 +36,24 @@ PLATFORM_EVENTS = Counter(
     "vigil_platform_events_total",
     "Platform events that are not posts (deletions, moderators' actions, notices), by kind; "
     "counted, not dead-lettered.", ["platform", "kind"], registry=REGISTRY)
+MODERATOR_ACTIONS = Counter(
+    "vigil_moderator_actions_total",
+    "Moderators' actions seen on the platforms, by action and by whom (moderator, author, "
+    "automatic, unknown); only a moderator's action becomes labels.",
+    ["platform", "action", "by"], registry=REGISTRY)
+MODERATOR_LABELS = Counter(
+    "vigil_moderator_labels_published_total",
+    "Labels published to moderation.feedback from moderators' actions on the platforms.",
+    ["platform", "label"], registry=REGISTRY)
+CALLBACKS = Counter(
+    "vigil_callbacks_total",
+    "Requests from Slack, Discord and PagerDuty to vigil notify's callback server, by "
+    "outcome (accepted, forged, expired, replayed, duplicate, ignored, unreadable, "
+    "unavailable, too_large, ping).", ["tool", "outcome"], registry=REGISTRY)
+CALLBACK_UPDATES = Counter(
+    "vigil_callback_message_updates_total",
+    "Chat messages replaced after a click (Slack's response_url), by result.",
+    ["tool", "result"], registry=REGISTRY)
 POSTS_DEAD_LETTERED = Counter(
     "vigil_posts_dead_lettered_total", "Payloads sent to posts.dlq, by reason.",
     ["reason"], registry=REGISTRY)
@@ -128,7 +146,7 @@ FEEDBACK_LABELS = frozenset({"toxic", "not_toxic", "real", "false_alarm"})
 FEEDBACK = Counter(
     "vigil_feedback_labels_total",
     "Moderator labels received, by label and what the learner did with them "
-    "(learned, no_features, not_for_toxicity, invalid).",
+    "(learned, no_features, not_for_toxicity, duplicate, invalid).",
     ["label", "outcome"], registry=REGISTRY)
 LEARNER_AUC = Gauge(
     "vigil_toxicity_online_roc_auc",

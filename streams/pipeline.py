@@ -7,6 +7,7 @@ and ``vigil replay`` (:mod:`agents.replay`); neither has any logic of its own.
     process(inputs, state) -> Outputs
       posts.raw          ─ normalize ─▶ Post ─ score (batch) ─▶ ScoredPost ─┬▶ escalate (conduct, safety)
                               │ dead letter, feed health                     └▶ detect ─▶ TrendSignal ─▶ escalate
+                              └ a moderator's action ─ moderator_labels ─▶ ModerationFeedback (moderation.feedback)
       incidents.actions  ─────────────────────────────────────────────────────▶ escalate
       moderation.feedback ─ learn
       Tick               ─────────────────────────────────────────────────────▶ escalate (quiet resolves)
@@ -27,6 +28,7 @@ import time
 from typing import Optional, Sequence, Union
 
 from config.settings import Settings
+from models.moderator_labels import ACTIONS, ACTORS
 from models.normalize import NotAPost
 from models.pseudonym import Pseudonymizer
 from streams.events import Input, Outputs, Tick
@@ -36,6 +38,7 @@ from streams.stages.communities import Communities
 from streams.stages.detect import DetectStage
 from streams.stages.escalate import EscalateStage
 from streams.stages.learn import LearnStage
+from streams.stages.moderator_labels import ModeratorLabelStage
 from streams.stages.normalize import NormalizeStage
 from streams.stages.score import ScoreStage
 from streams.state import PipelineState
@@ -55,6 +58,7 @@ class Pipeline:
         self.detect = DetectStage(settings)
         self.escalate = EscalateStage(settings, self.communities)
         self.learn = LearnStage(self.score, self.detect)
+        self.moderator_labels = ModeratorLabelStage(settings, pseudonymize)
 
     @property
     def model_version(self) -> str:
@@ -68,9 +72,13 @@ class Pipeline:
         pending: list[tuple[Post, int]] = []  # normalised posts waiting to be scored
         for item in inputs:
             if isinstance(item, Input) and item.topic == "posts.raw":
-                post = self._normalize(item, state, out)
-                if post is not None:
-                    pending.append((post, item.partition))
+                result = self._normalize(item, state, out)
+                if isinstance(result, Post):
+                    pending.append((result, item.partition))
+                elif result is not None:  # a moderator's action or a deletion: of the
+                    self._score_and_route(pending, state, out)  # posts before it
+                    pending = []
+                    self._moderator_action(result, item, out)
                 continue
             self._score_and_route(pending, state, out)
             pending = []
@@ -92,7 +100,10 @@ class Pipeline:
         return out
 
     # -- the steps ------------------------------------------------------------------------
-    def _normalize(self, item: Input, state: PipelineState, out: Outputs) -> Optional[Post]:
+    def _normalize(self, item: Input, state: PipelineState,
+                   out: Outputs) -> Union[Post, NotAPost, None]:
+        """The post, a moderator's action or a deletion (for :meth:`_moderator_action`),
+        or None."""
         started = time.perf_counter()
         platform = platform_label(item.headers.get("vigil-platform"))
         result = self.normalize.normalize(item)
@@ -120,7 +131,26 @@ class Pipeline:
                      payloads=draft.evidence["payloads"])
             self.escalate.apply(draft, source_id, state, item.partition, out,
                                 event_clock=False)
+        if isinstance(result, NotAPost) and result.kind in ("moderation_action", "deletion"):
+            return result
         return result if isinstance(result, Post) else None
+
+    def _moderator_action(self, event: NotAPost, item: Input, out: Outputs) -> None:
+        if event.kind == "deletion":
+            self.moderator_labels.deleted(event)
+            return
+        started = time.perf_counter()
+        action, labels = self.moderator_labels.labels(event, item.timestamp)
+        moderation = event.fields.get("moderation")
+        moderation = moderation if isinstance(moderation, dict) else {}
+        name = moderation.get("action") if moderation.get("action") in ACTIONS else "other"
+        by = moderation.get("by") if moderation.get("by") in ACTORS else "unknown"
+        out.moderator_actions.append((platform_label(event.fields.get("platform")), name, by))
+        out.labels.extend(labels)
+        if labels:
+            out.note("moderator_labels", community=labels[0].community, source=action.source,
+                     action=action.action, labels=len(labels))
+        out.timed("moderator_labels", time.perf_counter() - started)
 
     def _score_and_route(self, pending: list[tuple[Post, int]], state: PipelineState,
                          out: Outputs) -> None:
@@ -133,6 +163,7 @@ class Pipeline:
         for s, (post, partition) in zip(scored, pending):
             communities.add(post.community)
             out.scored.append(s)
+            self.moderator_labels.remember(s)
             if s.decision != "none":
                 out.note("toxic_post", post_id=post.post_id, community=post.community,
                          toxicity=s.toxicity, terms=s.terms)

@@ -21,7 +21,7 @@ returns the fields as a dict in declaration order, a nested record as a dict too
 >>> act = IncidentAction(dedup_key="k", community="r/acme", action="resolve",
 ...                      actor="oncall", time="2026-11-02T12:00:00Z")
 >>> act.dumps()
-b'{"dedup_key":"k","community":"r/acme","action":"resolve","actor":"oncall","time":"2026-11-02T12:00:00Z","note":"","schema_version":1}'
+b'{"dedup_key":"k","community":"r/acme","action":"resolve","actor":"oncall","time":"2026-11-02T12:00:00Z","note":"","source":"unknown","idempotency_key":null,"schema_version":1}'
 >>> IncidentAction.loads(act.dumps()) == act
 True
 >>> IncidentAction.loads(b'{"dedup_key": "k"}')
@@ -304,31 +304,53 @@ class DeadLetter(VigilRecord):
 @dataclass
 class IncidentAction(VigilRecord):
     """On-call acting on an incident (``incidents.actions``, keyed by ``community`` so it
-    reaches the worker that holds the incident): acknowledge, or resolve by hand."""
+    reaches the worker that holds the incident): acknowledge, resolve by hand, or hand it
+    to someone else (PagerDuty's reassign: the incident is no longer acknowledged)."""
 
     dedup_key: str
     community: str
-    action: str  # "acknowledge" | "resolve"
+    action: str  # "acknowledge" | "resolve" | "reassign"
     actor: str  # who: an on-call handle, not a community member
     time: str
     note: str = ""
+    # where from (cli, console, slack, discord, pagerduty, api): a route never sends an
+    # incident's change back to the tool it came from
+    source: str = "unknown"
+    idempotency_key: Optional[str] = None  # a retried delivery acts once
     schema_version: int = SCHEMA_VERSION
 
 
 @dataclass
 class ModerationFeedback(VigilRecord):
-    """A moderator's decision on a post or an on-call verdict on a trend."""
+    """A moderator's decision on a post or an on-call verdict on a trend
+    (``moderation.feedback``, keyed by community; every worker learns from every label).
+
+    One contract whatever the path: ``moderator_id`` says who (a pseudonym), ``source``
+    where from (``FEEDBACK_SOURCES``, with the platform's own name for the action after
+    a colon: ``twitch:clearmsg``, ``reddit:modlog``), ``time`` when, and
+    ``idempotency_key`` makes a retried delivery or a webhook sent twice count once. A
+    later label on the same post replaces the earlier one (an approval after a removal).
+    """
 
     post_id: str
     community: str
     label: str  # "toxic" | "not_toxic" | "real" | "false_alarm"
-    action: str  # none | remove | warn | timeout | ban
+    action: str  # none | remove | approve | warn | timeout | ban
     moderator_id: str  # pseudonymised
     time: str
     category: Optional[str] = None
     trend_id: Optional[str] = None
     text: Optional[str] = None  # lets any worker learn even if it did not score the post
+    source: str = "unknown"
+    idempotency_key: Optional[str] = None
     schema_version: int = SCHEMA_VERSION
+
+
+FEEDBACK_LABELS = ("toxic", "not_toxic", "real", "false_alarm")
+FEEDBACK_ACTIONS = ("none", "remove", "approve", "warn", "timeout", "ban", "kick")
+#: where a label comes from; a platform's action is "<platform>:<its name for it>"
+FEEDBACK_SOURCES = ("platform", "console", "cli", "api", "slack", "discord", "pagerduty",
+                    "unknown")
 
 
 #: record class name -> class, as named in ``streams.topics`` (``TopicSpec.record``).

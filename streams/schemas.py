@@ -13,6 +13,7 @@ import typing
 from pathlib import Path
 from typing import Any, Union
 
+from models.escalation import INCIDENT_ACTIONS
 from streams import records
 
 __all__ = ["PUBLISHED", "schema_for", "write_schemas", "check_schemas", "SCHEMA_DIR"]
@@ -27,6 +28,8 @@ PUBLISHED: dict[str, type] = {
     "posts.dlq": records.DeadLetter,
     # an input: what on-call tools and PagerDuty bridges produce
     "incidents.actions": records.IncidentAction,
+    # an input too: moderators' labels, from every path (platforms, chat, CLI, API)
+    "moderation.feedback": records.ModerationFeedback,
 }
 
 #: Closed vocabularies, so consumers can switch on them safely.
@@ -38,7 +41,9 @@ ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("TrendSignal", "severity"): records.SEVERITIES,
     ("TrendSignal", "state"): records.TREND_STATES,
     ("ScoredPost", "decision"): ("none", "escalate", "safety"),
-    ("IncidentAction", "action"): ("acknowledge", "resolve"),
+    ("IncidentAction", "action"): INCIDENT_ACTIONS,
+    ("ModerationFeedback", "label"): records.FEEDBACK_LABELS,
+    ("ModerationFeedback", "action"): records.FEEDBACK_ACTIONS,
 }
 _DATETIME_FIELDS = {"created_at", "ingested_at", "scored_at", "window_start", "window_end",
                     "first_seen", "last_seen", "emitted_at", "failed_at", "time",

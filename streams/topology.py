@@ -14,6 +14,8 @@ goes out, and the state each stage keeps. Everything else derives from this modu
                    └─ posts.dlq  posts.normalized  escalations  signals.trends ──┘
                                  posts.scored
     moderation.feedback ──▶ learn (every worker reads every partition)
+          ▲
+          └── moderator_labels ◀─ normalize (a moderator's action on the platform)
 
 Every input topic is keyed by community with the same partition count, so one
 community's posts, incident actions and state live on one partition of one worker: the
@@ -125,6 +127,10 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("escalate", "escalate",
               "ScoredPost | TrendSignal | feed Draft | IncidentAction | sweep tick",
               ("Escalation",), ("conduct", "incidents")),
+    StageSpec("moderator_labels", "moderator_labels",
+              "NotAPost(moderation_action) from normalize | ScoredPost (remembered)",
+              ("ModerationFeedback -> moderation.feedback",),
+              ("soft: posts scored in the last moderator_label_window_s",)),
     StageSpec("learn", "learn", "moderation.feedback: ModerationFeedback",
               ("model updates",), ("soft: learnt models (checkpointed to a file)",)),
 )

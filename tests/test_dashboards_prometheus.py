@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from streams.broker import free_port
+from tests.test_callbacks_integration import SLACK_SECRET, slack_click, wait_healthy
 from tests.conftest import (REPO, SAMPLE, Recorder, produce, sample_lines, start_worker,
                             stop_worker, total)
 from tests.test_reddit_connector import FakeReddit, post, start_connector
@@ -94,14 +95,17 @@ def observed(broker, tmp_path_factory):
     recorder = Recorder()
     notify_port = free_port()
     routes = tmp / "routes.toml"
-    routes.write_text(f'[[routes]]\nname = "oncall-hook"\nsink = "webhook"\n'
+    callback_port = free_port()  # on-call's clicks come back here
+    routes.write_text(f'[callbacks]\nport = {callback_port}\nhost = "127.0.0.1"\n'
+                      f'slack_signing_secret_env = "TEST_SLACK_SECRET"\n'
+                      f'[[routes]]\nname = "oncall-hook"\nsink = "webhook"\n'
                       f'[routes.settings]\nurl = "{recorder.url}/hook"\n'
                       f'signing_key_env = "TEST_HOOK_KEY"\n')
     notifier = subprocess.Popen(
         [sys.executable, "-m", "agents.cli", "notify", "--routes", str(routes),
          "--metrics-port", str(notify_port)],
         env={**os.environ, "VIGIL_BROKER": broker.url, "TEST_HOOK_KEY": "k",
-             "VIGIL_LOG_FORMAT": "json"},
+             "TEST_SLACK_SECRET": SLACK_SECRET, "VIGIL_LOG_FORMAT": "json"},
         cwd=REPO, stdout=(tmp / "notify.log").open("wb"), stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL)
     # a platform connector, polling a local Reddit that rate-limits it once
@@ -181,8 +185,20 @@ def observed(broker, tmp_path_factory):
         worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total") >= len(labels),
                         timeout_s=60)
         recorder.wait(lambda: len(recorder.accepted("/hook")) >= 3, timeout_s=60)
-        # the platforms' own moderation: a Twitch timeout and a Discord deletion
+        # a moderator marks a post toxic from a Slack alert
+        wait_healthy(f"http://127.0.0.1:{callback_port}", notifier, tmp / "notify.log")
+        assert slack_click(f"http://127.0.0.1:{callback_port}",
+                           json.dumps([1, "toxic", "r/acmesupport", "fb-0"]),
+                           recorder.url + "/respond", secret=SLACK_SECRET) == 200
+        # the platforms' own moderation: a Twitch timeout (of a member who just wrote)
+        # and a Discord deletion
         produce(broker.bootstrap, [
+            (b"twitch:#acmegames", json.dumps({
+                "command": "PRIVMSG", "channel": "#acmegames", "prefix": "u42!u42@u42.tmi.twitch.tv",
+                "params": ["#acmegames"], "text": "you are all trash", "raw": "",
+                "tags": {"id": "tw-42", "user-id": "42",
+                         "tmi-sent-ts": str(int(time.time() * 1000) - 5000)}}).encode(),
+             {"vigil-format": "twitch", "vigil-platform": "twitch"}),
             (b"twitch:#acmegames", json.dumps({
                 "command": "CLEARCHAT", "channel": "acmegames", "prefix": "tmi.twitch.tv",
                 "params": ["#acmegames"], "text": "troll", "raw": "",
@@ -192,7 +208,9 @@ def observed(broker, tmp_path_factory):
             (b"acme-discord/#general", json.dumps({"t": "MESSAGE_DELETE", "d": {
                 "id": "1300000000000000001", "channel_id": "12", "guild_id": "11"}}).encode(),
              {"vigil-format": "discord", "vigil-platform": "discord"})])
-        worker.wait_for(lambda m: total(m, "vigil_platform_events_total") >= 2, timeout_s=60)
+        worker.wait_for(lambda m: total(m, "vigil_platform_events_total") >= 2
+                        and total(m, "vigil_moderator_labels_published_total") >= 1, timeout_s=60)
+        recorder.wait(lambda: recorder.accepted("/respond"), timeout_s=30)
         time.sleep(6 * SCRAPE_S)  # a few scrapes and rule evaluations after the last post
         yield {"port": prom_port, "start": started, "end": time.time(), "worker": worker,
                "log": tmp / "prometheus.log"}
@@ -259,10 +277,10 @@ def test_variables_list_values_and_narrow_the_panels(observed, path):
         series = series.replace("$platform", ".*")
         reply = _get(port, f"/api/v1/label/{label}/values", **{"match[]": series})
         values[label] = reply["data"]
-    # the sample's platforms, and the local Reddit's and YouTube's posts
-    assert set(values["platform"]) == {"reddit", "discord", "youtube"}
+    # the sample's platforms, the local Reddit's and YouTube's posts, the Twitch message
+    assert set(values["platform"]) == {"reddit", "discord", "youtube", "twitch"}
     assert set(values["community"]) == {"r/acmegames", "r/acmesupport", "acme-discord/#general",
-                                        "youtube:acme/trailer"}
+                                        "youtube:acme/trailer", "twitch:#acmegames"}
     # picking the Discord platform narrows the community variable to Discord's community
     chained = dashboard["templating"]["list"][1]["query"]["query"]
     series = re.fullmatch(r"label_values\((.+), community\)", chained).group(1)

@@ -334,7 +334,8 @@ def test_an_expired_session_identifies_afresh_and_fatal_closes_stop():
         asyncio.run(run_until(src, deliver_once_ready))
         # op 9 (false) on the resume: wait 1-5 s, then a new session on /gateway/bot's URL
         assert fake.resumes == [("sess-expired", 41, "/resume-gw")]
-        assert len(fake.identifies) == 1 and fake.identifies[0]["intents"] == INTENTS == 33281
+        assert len(fake.identifies) == 1 and fake.identifies[0]["intents"] == INTENTS == (
+            1 | 1 << 2 | 1 << 9 | 1 << 15 | 1 << 21)  # + GUILD_MODERATION, AUTOMOD execution
         assert [c for c, _ in sink.items] == [f"discord:{GUILD}/{GENERAL}"]
         saved = cursors.saved[src.key]
         assert saved["session_id"] == "sess-1" and saved["seq"] == 3

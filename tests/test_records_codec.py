@@ -113,11 +113,14 @@ FAUST_BYTES = {
         b'"headers":{"vigil-platform":"reddit"},"schema_version":1}'),
     'ia': (
         b'{"dedup_key":"k","community":"c","action":"resolve","actor":"oncall",'
-        b'"time":"2026-01-01T00:00:00Z","note":"","schema_version":1}'),
+        # issue 16 added source and idempotency_key (defaults), before schema_version
+        b'"time":"2026-01-01T00:00:00Z","note":"","source":"unknown","idempotency_key":null,'
+        b'"schema_version":1}'),
     'mf': (
         b'{"post_id":"p1","community":"c","label":"toxic","action":"remove",'
         b'"moderator_id":"m","time":"2026-01-01T00:00:00Z","category":null,"trend_id":null,'
-        b'"text":"na\\u00efve","schema_version":1}'),
+        # issue 16 added source and idempotency_key (defaults), before schema_version
+        b'"text":"na\\u00efve","source":"unknown","idempotency_key":null,"schema_version":1}'),
 
 }
 

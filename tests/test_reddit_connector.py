@@ -75,6 +75,8 @@ class FakeReddit(LocalServer):
     def __init__(self):
         self.posts: list[dict] = []
         self.comments: list[dict] = []
+        self.modlog: list[dict] = []  # {"kind": "modaction", ...}, readable by a moderator
+        self.grants: list[str] = []
         self.requests: list[tuple[float, str, int]] = []
         self.script: list[tuple[int, dict]] = []  # (status, headers) for the next listing calls
         self.tokens = 0
@@ -84,12 +86,17 @@ class FakeReddit(LocalServer):
     def routes(self, app):
         app.router.add_post("/api/v1/access_token", self.token)
         app.router.add_get("/r/{sub}/{kind}", self.listing)
+        app.router.add_get("/r/{sub}/about/log", self.listing)
 
     async def token(self, request):
         auth = request.headers.get("Authorization", "")
         form = await request.post()
-        if not auth.startswith("Basic ") or form.get("grant_type") != "client_credentials":
+        grant = form.get("grant_type")
+        moderator = grant == "password" and (form.get("username"), form.get("password")) == (
+            "acme_mod", "mod-password-1")
+        if not auth.startswith("Basic ") or not (grant == "client_credentials" or moderator):
             return web.json_response({"error": "unauthorized"}, status=401)
+        self.grants.append(grant)
         self.tokens += 1
         return web.json_response({"access_token": f"tok-{self.tokens}", "expires_in": 3600})
 
@@ -101,17 +108,25 @@ class FakeReddit(LocalServer):
             return web.json_response({"message": "Unauthorized"}, status=401)
         if status != 200:
             return web.json_response({"message": "nope"}, status=status, headers=headers)
-        items = self.posts if request.match_info["kind"] == "new" else self.comments
+        kind = request.match_info.get("kind", "log")
+        if kind == "log" and self.grants[-1:] != ["password"]:
+            return web.json_response({"message": "Forbidden"}, status=403)  # not a moderator
+        items = {"new": self.posts, "log": self.modlog}.get(kind, self.comments)
         items = sorted(items, key=lambda c: -c["data"]["created_utc"])
         after = request.query.get("after")
-        start = next((i + 1 for i, c in enumerate(items) if c["data"]["name"] == after), 0)
+
+        def name(c):  # modlog entries have an id, no fullname
+            return c["data"].get("name") or c["data"]["id"]
+        start = next((i + 1 for i, c in enumerate(items) if name(c) == after), 0)
         page = items[start:start + 3]
-        nxt = page[-1]["data"]["name"] if start + 3 < len(items) else None
+        nxt = name(page[-1]) if start + 3 < len(items) else None
         return web.json_response({"kind": "Listing", "data": {"children": page, "after": nxt}},
                                  headers={"X-Ratelimit-Used": "1", **headers})
 
 
-def start_connector(broker, tmp_path, fake: FakeReddit, metrics_port: int = 0) -> subprocess.Popen:
+def start_connector(broker, tmp_path, fake: FakeReddit, metrics_port: int = 0, *,
+                    extra: str = "", env: dict | None = None, log: str = "connect.log"
+                    ) -> subprocess.Popen:
     return start_connect("reddit", broker, tmp_path, f"""
 [reddit]
 name = "acme"
@@ -122,8 +137,8 @@ subreddits = ["acmegames"]
 poll_interval_s = 0.3
 auth_url = "{fake.url}/api/v1/access_token"
 api_url = "{fake.url}"
-""", {"TEST_REDDIT_ID": "id", "TEST_REDDIT_SECRET": "reddit-secret-xyz"},
-                         metrics_port=metrics_port)
+{extra}""", {"TEST_REDDIT_ID": "id", "TEST_REDDIT_SECRET": "reddit-secret-xyz", **(env or {})},
+                         metrics_port=metrics_port, log=log)
 
 
 def raw_ids(broker, expected: int) -> list[tuple[str, str, dict]]:

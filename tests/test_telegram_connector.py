@@ -1,7 +1,8 @@
 """The Telegram connector against a local Bot API (getUpdates long polling with offset
 confirmation, ``limit`` paging, 429 with ``parameters.retry_after``, 502, 409) and as a
 webhook Telegram calls (secret-token header, 200 after the broker has it, 401, 413);
-Telegram's Update objects through the normaliser."""
+Telegram's Update objects through the normaliser, and members' bans and mutes
+(``chat_member`` updates) as moderators' actions that label what the member wrote."""
 
 from __future__ import annotations
 
@@ -46,6 +47,22 @@ def msg(n: int, *, chat: int = GROUP, text: str | None = None, kind: str = "mess
     if text is not None:
         m["text"] = text
     return {"update_id": n, kind: m}
+
+
+def member(n: int, status: str, *, by: dict | None = None, user: int = 5001,
+           old: dict | None = None, chat: int = GROUP, date: int = T0, **new) -> dict:
+    """A chat_member Update: ``user``'s status set to ``status`` by ``by`` (an admin)."""
+    chats = {GROUP: {"id": GROUP, "type": "supergroup", "title": "Acme Players"},
+             OTHER: {"id": OTHER, "type": "supergroup", "title": "Elsewhere"}}
+    person = {"id": user, "is_bot": False, "first_name": "User"}
+    return {"update_id": n, "chat_member": {
+        "chat": chats[chat], "date": date,
+        "from": by or {"id": 77, "is_bot": False, "first_name": "Mod"},
+        "old_chat_member": {"status": "member", "user": person, **(old or {})},
+        "new_chat_member": {"status": status, "user": person, **new}}}
+
+
+MUTED = {"is_member": True, "can_send_messages": False, "until_date": T0 + 3600}
 
 
 # --- the payloads, through the normaliser ---------------------------------------------
@@ -107,6 +124,75 @@ def test_service_messages_are_platform_events_not_posts():
         assert ev.value.fields["community"] == "tg:acme-players"
 
 
+def test_bans_and_mutes_by_an_admin_are_moderators_actions_on_that_member():
+    n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits())
+
+    def event(update: dict) -> NotAPost:
+        with pytest.raises(NotAPost) as ev:
+            n.normalize(json.dumps(update).encode(), fmt="telegram", now=T0 + 86400,
+                        community="tg:acme-players")
+        return ev.value
+
+    ban = event(member(1, "kicked", until_date=0))
+    assert (ban.kind, ban.fields["community"], ban.fields["created_at"]) == (
+        "moderation_action", "tg:acme-players", T0)
+    assert ban.fields["moderation"] == {
+        "action": "ban", "by": "moderator", "moderator": 77, "post_ids": [],
+        "target_author": 5001, "text": None, "source": "telegram:chat_member_kicked",
+        "event_id": f"{GROUP}:member:5001:kicked@{T0}"}
+    # the member's id is the one their posts carry as author: the label finds them
+    post = normalize(msg(1, text="hi"))
+    assert n.pseudonymize("telegram", str(ban.fields["moderation"]["target_author"])) \
+        == post["author_id"]
+    mute = event(member(2, "restricted", **MUTED)).fields["moderation"]
+    assert (mute["action"], mute["by"], mute["target_author"]) == ("timeout", "moderator", 5001)
+    removed = event(member(3, "left")).fields["moderation"]  # a basic group's removal
+    assert (removed["action"], removed["by"]) == ("kick", "moderator")
+    # another bot's (an anti-spam bot) is automatic; an anonymous admin is a moderator
+    spam_bot = event(member(4, "kicked", by={"id": 99, "is_bot": True, "first_name": "Guard"}))
+    assert spam_bot.fields["moderation"]["by"] == "automatic"
+    anonymous = event(member(5, "kicked", by={"id": 1087968824, "is_bot": True,
+                                              "first_name": "Group", "username":
+                                              "GroupAnonymousBot"})).fields["moderation"]
+    assert (anonymous["by"], anonymous["moderator"]) == ("moderator", None)
+    # not a sanction: leaving, joining, a ban or mute lifted, rights changed while muted
+    for update in (member(6, "left", by={"id": 5001, "is_bot": False, "first_name": "U"}),
+                   member(7, "member", old={"status": "left"}),
+                   member(8, "left", old={"status": "kicked", "until_date": 0}),
+                   member(9, "member", old={"status": "restricted", **MUTED}),
+                   member(10, "left", old={"status": "restricted", "is_member": False,
+                                           "can_send_messages": False}),
+                   member(11, "restricted", old={"status": "restricted", **MUTED},
+                          **{**MUTED, "can_send_photos": False}),
+                   member(12, "restricted", is_member=True, can_send_messages=True,
+                          can_send_photos=False)):
+        assert event(update).kind == "non_post", update
+
+
+def test_a_ban_labels_what_the_member_wrote_just_before_and_a_bots_teaches_nothing():
+    from streams.state import PipelineState
+    from tests.pipeline_kit import new_pipeline, raw_input
+
+    now = int(time.time())
+    p, st = new_pipeline(), PipelineState()
+    updates = [msg(1, text="you are all clowns", date=now - 40, **{"from": {"id": 42}}),
+               msg(2, text="hello everyone", date=now - 35),
+               msg(3, text="clowns, the lot", date=now - 20, **{"from": {"id": 42}}),
+               member(4, "kicked", user=42, date=now, until_date=0),
+               member(5, "restricted", user=5002, date=now,
+                      by={"id": 99, "is_bot": True, "first_name": "Guard"}, **MUTED)]
+    out = p.process([raw_input(json.dumps(u).encode(), fmt="telegram",
+                               community="tg:acme-players", offset=i)
+                     for i, u in enumerate(updates)], st)
+    assert len(out.scored) == 3
+    assert sorted(out.moderator_actions) == [("telegram", "ban", "moderator"),
+                                             ("telegram", "timeout", "automatic")]
+    assert sorted((fb.post_id, fb.label, fb.action, fb.source, fb.text) for fb in out.labels) == [
+        (f"{GROUP}:1", "toxic", "ban", "telegram:chat_member_kicked", "you are all clowns"),
+        (f"{GROUP}:3", "toxic", "ban", "telegram:chat_member_kicked", "clowns, the lot")]
+    assert out.labels[0].moderator_id not in ("77", "unknown")  # a pseudonym
+
+
 def test_broken_telegram_updates_are_dead_lettered_with_a_reason():
     n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits())
     no_chat = msg(20, text="hi")
@@ -141,6 +227,9 @@ def test_webhook_source_routes_and_verifies_without_a_broker():
     edit = src.posts({}, json.dumps(msg(1, text="hi!", kind="edited_message",
                                         edit_date=T0 + 5)).encode())[0]
     assert edit.post_id == f"{GROUP}:1@{T0 + 5}"
+    [ban] = src.posts({}, json.dumps(member(3, "kicked")).encode())
+    assert (ban.post_id, ban.community) == (f"{GROUP}:member:5001:kicked@{T0}", f"tg:{GROUP}")
+    assert src.posts({}, json.dumps(member(4, "kicked", chat=OTHER)).encode()) == []
 
 
 def test_network_errors_that_name_the_url_lose_the_token():
@@ -214,14 +303,17 @@ class FakeBotApi(LocalServer):
         return web.json_response({"ok": True, "result": result})
 
 
+CHATS = f"""[{{id = {GROUP}, community = "tg:acme-players"}},
+         {{id = {CHANNEL}, community = "tg:acme-news"}}]"""
+
+
 def start_connector(broker, tmp_path, api_url: str, extra: str = "", log: str = "connect.log",
-                    name: str = "acme") -> subprocess.Popen:
+                    name: str = "acme", chats: str = CHATS) -> subprocess.Popen:
     return start_connect("telegram", broker, tmp_path, f"""
 [telegram]
 name = "{name}"
 token_env = "TEST_TELEGRAM_TOKEN"
-chats = [{{id = {GROUP}, community = "tg:acme-players"}},
-         {{id = {CHANNEL}, community = "tg:acme-news"}}]
+chats = {chats}
 api_url = "{api_url}"
 long_poll_s = 2
 limit = 3
@@ -277,7 +369,7 @@ def test_poll_mode_long_polls_backs_off_pages_and_resumes_without_repeats(broker
         body = calls[0]["body"]
         assert body["limit"] == 3 and body["timeout"] == 2 and "offset" not in body
         assert body["allowed_updates"] == ["message", "edited_message", "channel_post",
-                                           "edited_channel_post"]
+                                           "edited_channel_post", "chat_member"]
         # paged by limit: the second page asks from after the first page's last update
         assert calls[3]["body"]["offset"] == 700000004
 
@@ -309,6 +401,44 @@ def test_poll_mode_long_polls_backs_off_pages_and_resumes_without_repeats(broker
         log = (tmp_path / "connect.log").read_text()
         assert TOKEN not in log and TOKEN.split(":")[1] not in log
         assert "platform_retry" in log
+    finally:
+        fake.close()
+
+
+@pytest.mark.integration
+def test_poll_mode_produces_bans_and_mutes_that_normalise_to_moderators_actions(
+        broker, topics, tmp_path):
+    fake = FakeBotApi()
+    key = b"tg:acme-mods"  # this test's own community: its updates are not the others'
+    try:
+        fake.add(msg(1, text="you are all clowns"),
+                 member(2, "kicked", until_date=0),
+                 member(3, "kicked", chat=OTHER),
+                 member(4, "restricted", user=5002, date=T0 + 60, **MUTED),
+                 member(5, "left", user=5003, by={"id": 5003, "is_bot": False,
+                                                  "first_name": "U"}))
+        proc = start_connector(broker, tmp_path, fake.url, log="members.log", name="members",
+                               chats=f'[{{id = {GROUP}, community = "{key.decode()}"}}]')
+        mine = lambda ms: [m for m in ms if m.key == key]  # noqa: E731
+        produced = mine(read_topic(broker.bootstrap, "posts.raw", timeout_s=60,
+                                   until=lambda ms: len(mine(ms)) >= 4))
+        assert stop(proc) == 0
+        assert fake.get_updates_calls()[0]["body"]["allowed_updates"][-1] == "chat_member"
+        ids = {json.loads(m.value)["update_id"] - 700000000: m for m in produced}
+        assert sorted(ids) == [1, 2, 4, 5]  # 3: another chat's ban
+        n = Normalizer(Pseudonymizer(b"k"), NormalizeLimits())
+        events = {}
+        for i in (2, 4, 5):  # as the pipeline reads them: payload, format header, key
+            m = ids[i]
+            with pytest.raises(NotAPost) as ev:
+                n.normalize(m.value, fmt=dict(m.headers)["vigil-format"].decode(),
+                            now=T0 + 86400, community=m.key.decode())
+            events[i] = ev.value
+        assert [(e.kind, (e.fields.get("moderation") or {}).get("action"))
+                for _, e in sorted(events.items())] == [
+            ("moderation_action", "ban"), ("moderation_action", "timeout"), ("non_post", None)]
+        assert events[4].fields["moderation"]["target_author"] == 5002
+        assert events[4].fields["community"] == "tg:acme-mods"
     finally:
         fake.close()
 
@@ -391,6 +521,7 @@ public_url = "https://vigil.example.com/tg/hook"
             time.sleep(0.1)
         [hook] = [c["body"] for c in fake.calls if c["method"] == "setWebhook"]
         assert hook["url"] == "https://vigil.example.com/tg/hook" and hook["secret_token"] == SECRET
+        assert "chat_member" in hook["allowed_updates"]
 
         def update(n: int, **kw) -> bytes:
             return json.dumps({**msg(n, **kw), "update_id": HOOK + n},

@@ -1,7 +1,9 @@
 """The YouTube connector against a local server that answers like the Data API v3's
 commentThreads.list (page tokens, API key header, 429/503, 403 quotaExceeded and
 commentsDisabled, 404, 400 keyInvalid), its quota accounting per Pacific day, and
-YouTube's comment resources through the normaliser."""
+YouTube's comment resources through the normaliser. With ``moderation``: the owner's
+OAuth token, the held-for-review queue and comments.list by id, and the approvals and
+rejections a moderator's review of that queue becomes."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from aiohttp import web
 from connectors.polling import PlatformError, PoliteHttp
 from connectors.youtube import YouTubeSource, pacific_day
 from models.eventtime import to_iso
-from models.normalize import MalformedPost, NormalizeLimits, Normalizer
+from models.moderator_labels import read_action
+from models.normalize import MalformedPost, NormalizeLimits, Normalizer, NotAPost
 from models.parsers.youtube import parse_youtube
 from models.pseudonym import Pseudonymizer
 from streams.metrics import REGISTRY
@@ -31,8 +34,10 @@ CHANNEL, TRAILER, OFF = "UCacmeGames0000000000000", "vidTRAILER1", "vidCOMMOFF1"
 
 
 def comment(cid: str, at: float, *, video: str | None = TRAILER, text: str = "",
-            parent: str | None = None, updated: float | None = None, author: str = "UCfan") -> dict:
-    """A comment resource as commentThreads.list returns it (textFormat=plainText)."""
+            parent: str | None = None, updated: float | None = None, author: str = "UCfan",
+            status: str | None = None) -> dict:
+    """A comment resource as commentThreads.list returns it (textFormat=plainText);
+    ``status``: its moderationStatus, which only the channel's owner is shown."""
     snippet = {"channelId": CHANNEL, "textDisplay": text or f"comment {cid}",
                "textOriginal": text or f"comment {cid}", "authorDisplayName": "@fan",
                "authorProfileImageUrl": "https://yt3.ggpht.com/x", "authorChannelUrl":
@@ -43,6 +48,8 @@ def comment(cid: str, at: float, *, video: str | None = TRAILER, text: str = "",
         snippet["videoId"] = video
     if parent:
         snippet["parentId"] = parent
+    if status:
+        snippet["moderationStatus"] = status
     return {"kind": "youtube#comment", "etag": "etag", "id": cid, "snippet": snippet}
 
 
@@ -137,24 +144,70 @@ def error(status: int, reason: str, headers: dict | None = None) -> web.Response
                              status=status, headers=headers or {})
 
 
+OAUTH = ("vigil-client.apps.googleusercontent.com", "GOCSPX-secret", "1//owner-refresh")
+
+
 class FakeYouTube(LocalServer):
-    """commentThreads.list: threads newest first, 2 per page; a quota that can run out."""
+    """commentThreads.list: threads newest first, 2 per page; a quota that can run out.
+    For the channel's owner (a bearer token from /token): the held-for-review queue and
+    comments.list by id (the owner's view: ``owner_view``; a rejected comment may be
+    missing, as YouTube hides them)."""
 
     def __init__(self):
         self.threads: dict[str, list[dict]] = {}  # video or channel id -> threads
+        self.held: dict[str, list[dict]] = {}  # video or channel id -> held-for-review threads
+        self.owner_view: dict[str, dict] = {}  # comment id -> the comment, as comments.list
         self.disabled: set[str] = set()
         self.quota_out_until = 0.0
         self.script: list[tuple[int, dict, str]] = []  # (status, headers, reason) for next calls
         # (time, feed, pageToken, status, key in the header?, error reason)
         self.requests: list[tuple[float, str, str, int, bool, str]] = []
+        self.tokens: set[str] = set()  # bearer tokens still valid
+        self.token_grants: list[dict] = []
+        # the owner's calls: (path, query, status, API key sent too?)
+        self.owner_calls: list[tuple[str, dict, int, bool]] = []
         super().__init__()
 
     def routes(self, app):
         app.router.add_get("/youtube/v3/commentThreads", self.comment_threads)
+        app.router.add_get("/youtube/v3/comments", self.comments)
+        app.router.add_post("/token", self.token)
+
+    async def token(self, request):
+        form = dict(await request.post())
+        self.token_grants.append(form)
+        if (form.get("grant_type"), form.get("client_id"), form.get("client_secret"),
+                form.get("refresh_token")) != ("refresh_token", *OAUTH):
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        token = f"ya29.owner{len(self.token_grants)}"
+        self.tokens.add(token)
+        return web.json_response({"access_token": token, "expires_in": 3599,
+                                  "scope": "https://www.googleapis.com/auth/youtube.force-ssl",
+                                  "token_type": "Bearer"})
+
+    def owner(self, request, path: str) -> int:
+        auth = request.headers.get("Authorization", "")
+        status = 200 if auth.startswith("Bearer ") and auth[7:] in self.tokens else 401
+        self.owner_calls.append((path, dict(request.query), status,
+                                 "X-Goog-Api-Key" in request.headers))
+        return status
+
+    async def comments(self, request):
+        q = request.query
+        if self.owner(request, "comments") != 200:
+            return error(401, "authError")
+        ids = q.get("id", "").split(",")
+        if q.get("part") != "snippet" or not q.get("id") or len(ids) > 50 or "maxResults" in q:
+            return error(400, "badRequest")
+        items = [self.owner_view[i] for i in ids if i in self.owner_view]
+        return web.json_response({"kind": "youtube#commentListResponse", "items": items,
+                                  "pageInfo": {"totalResults": len(items), "resultsPerPage": 20}})
 
     async def comment_threads(self, request):
         q = request.query
         feed = q.get("videoId") or q.get("allThreadsRelatedToChannelId") or ""
+        if q.get("moderationStatus", "published") != "published":
+            return await self.queue(request, feed)
         keyed = request.headers.get("X-Goog-Api-Key") == KEY
         status, headers, reason = self.script.pop(0) if self.script else (200, {}, "")
         if status == 200:
@@ -172,7 +225,20 @@ class FakeYouTube(LocalServer):
         self.requests.append((time.monotonic(), feed, q.get("pageToken", ""), status, keyed, reason))
         if status != 200:
             return error(status, reason, headers)
-        items = sorted(self.threads[feed],
+        return self.page(self.threads[feed], q)
+
+    async def queue(self, request, feed: str):
+        """The held-for-review queue: only the owner may list it."""
+        q = request.query
+        if self.owner(request, "heldForReview") != 200:
+            return error(401, "authError")
+        if q.get("moderationStatus") != "heldForReview" or q.get("part") != "snippet,replies":
+            return error(400, "badRequest")
+        return self.page(self.held.get(feed, []), q)
+
+    @staticmethod
+    def page(threads: list[dict], q) -> web.Response:
+        items = sorted(threads,
                        key=lambda t: t["snippet"]["topLevelComment"]["snippet"]["publishedAt"],
                        reverse=True)
         start = int(q.get("pageToken", "p0")[1:])
@@ -192,6 +258,8 @@ def fake():
 
 def source(fake: FakeYouTube, cfg: dict, key: str = KEY, **kw) -> YouTubeSource:
     os.environ["TEST_YT_UNIT_KEY"] = key
+    for var, value in zip(("TEST_YT_CLIENT_ID", "TEST_YT_CLIENT_SECRET", "TEST_YT_REFRESH"), OAUTH):
+        os.environ[var] = value
     src = YouTubeSource.from_config("unit", {"api_key_env": "TEST_YT_UNIT_KEY", "api_url": fake.url,
                                              **cfg}, None, None)
     for name, value in kw.items():
@@ -268,6 +336,143 @@ def test_platform_errors_skip_a_feed_pause_or_stop(fake):
         fetch(source(fake, {"videos": ["vA"]}), {})
     assert err.value.status == 403 and "forbidden" in str(err.value) and KEY not in str(err.value)
     assert all(r[4] for r in fake.requests if r[3] != 400)  # the key went in the header
+
+
+# --- moderation: the held-for-review queue ------------------------------------------
+def moderated(fake: FakeYouTube, **cfg) -> YouTubeSource:
+    return source(fake, {"videos": [{"id": TRAILER, "community": "youtube:acme/trailer"}],
+                         "moderation": True, "oauth_client_id_env": "TEST_YT_CLIENT_ID",
+                         "oauth_client_secret_env": "TEST_YT_CLIENT_SECRET",
+                         "oauth_refresh_token_env": "TEST_YT_REFRESH",
+                         "token_url": f"{fake.url}/token", **cfg})
+
+
+def held(tid: str, at: float, **kw) -> dict:
+    return thread(tid, at, status="heldForReview", **kw)
+
+
+def lookups(fake: FakeYouTube) -> list[list[str]]:
+    return [c[1]["id"].split(",") for c in fake.owner_calls if c[0] == "comments"]
+
+
+def test_held_comments_a_moderator_approves_or_rejects_become_moderator_actions(fake):
+    fake.threads = {TRAILER: [thread("a1", 60), thread("a2", 200)]}
+    fake.held = {TRAILER: [
+        held("h1", 100, text="Refund me, this is broken"),
+        held("h2", 110, text="you are all clowns, uninstall"),
+        # listed for its held reply: the published top-level comment is not held
+        thread("a1", 60, status="published",
+               replies=(reply("a1", 1, 90, status="heldForReview", text="shut up idiot"),))]}
+    src = moderated(fake)
+    first = fetch(src, {})
+    # held comments are posts too (their authors wrote them), produced once
+    assert sorted(p.post_id for p in first.posts) == ["a1", "a1.r1", "a2", "h1", "h2"]
+    assert list(first.cursor["held"]) == ["h2", "h1", "a1.r1"]
+    assert first.cursor["held"]["a1.r1"] == [f"videoId:{TRAILER}", "youtube:acme/trailer",
+                                             TRAILER, T0 + 60]
+    h1 = normalize(json.loads(next(p for p in first.posts if p.post_id == "h1").payload))
+    assert h1["post_id"] == "h1" and h1["meta"]["moderation_status"] == "heldForReview"
+    assert first.cursor["quota"]["used"] == 3  # a page of comments, two of the queue
+    # the queue is the owner's: a bearer token, and not the key
+    assert [g["grant_type"] for g in fake.token_grants] == ["refresh_token"]
+    assert [c[0] for c in fake.owner_calls] == ["heldForReview"] * 2
+    assert all(c[2] == 200 and not c[3] for c in fake.owner_calls)
+
+    # nothing changed: nothing held produced again, nothing looked up (the newest
+    # comment is read again at the cursor's edge; run() drops it as a repeat)
+    again = fetch(src, first.cursor)
+    assert {p.post_id for p in again.posts} <= {"a2"} and lookups(fake) == []
+
+    # the owner reviews: h1 approved, h2 rejected (YouTube no longer shows it), a1.r1
+    # rejected (the owner is shown it, rejected); meanwhile h3 is held, and the token
+    # is revoked early (a new one, once)
+    fake.held[TRAILER] = [held("h3", 300, text="meh")]
+    fake.threads[TRAILER].append(thread("h1", 100, text="Refund me, this is broken"))
+    fake.owner_view = {
+        "h1": comment("h1", 100, status="published", text="Refund me, this is broken"),
+        "a1.r1": comment("a1.r1", 90, parent="a1", video=None, status="rejected",
+                         text="shut up idiot")}
+    fake.tokens.clear()
+    third = fetch(src, again.cursor)
+    made = {p.post_id: p for p in third.posts if p.post_id != "a2"}
+    assert set(made) == {"h3", "mod:h1:approved", "mod:h2:rejected", "mod:a1.r1:rejected"}
+    assert {p.community for p in made.values()} == {"youtube:acme/trailer"}
+    assert [sorted(ids) for ids in lookups(fake)] == [["a1.r1", "h1", "h2"]]
+    assert len(fake.token_grants) == 2
+    payload = lambda rid: json.loads(made[rid].payload)  # noqa: E731
+    assert payload("mod:h1:approved")["vigil_moderation"] == {"from": "heldForReview",
+                                                              "to": "published"}
+    assert payload("mod:h2:rejected") == {
+        "kind": "youtube#comment", "id": "h2",
+        "snippet": {"moderationStatus": "rejected", "videoId": TRAILER,
+                    "textOriginal": "you are all clowns, uninstall"},  # remembered while held
+        "vigil_moderation": {"from": "heldForReview", "to": "rejected", "gone": True}}
+    r = payload("mod:a1.r1:rejected")
+    assert r["snippet"]["videoId"] == TRAILER and r["snippet"]["parentId"] == "a1"
+    assert r["vigil_moderation"] == {"from": "heldForReview", "to": "rejected"}
+
+    # through the normaliser: a moderator's action on the post keyed by the comment id
+    expected = {"mod:h1:approved": ("approve", "h1", "Refund me, this is broken"),
+                "mod:h2:rejected": ("remove", "h2", "you are all clowns, uninstall"),
+                "mod:a1.r1:rejected": ("remove", "a1.r1", "shut up idiot")}
+    for rid, (action, pid, text) in expected.items():
+        with pytest.raises(NotAPost) as event:
+            normalize(payload(rid))
+        f, done = event.value.fields, rid.split(":")[-1]
+        m = f["moderation"]
+        assert event.value.kind == "moderation_action" and f["community"] == "youtube:acme/trailer"
+        assert (m["action"], m["by"], m["post_ids"], m["text"], m["source"]) == (
+            action, "moderator", [pid], text, f"youtube:{done}")
+        assert m["event_id"] == f["post_id"] == f"moderation:{pid}:{done}"
+        assert read_action(m, time=T0).post_ids == (pid,)
+
+    # later polls repeat none of it; only h3 is still held
+    fourth = fetch(src, third.cursor)
+    assert {p.post_id for p in fourth.posts} <= {"a2"} and list(fourth.cursor["held"]) == ["h3"]
+    assert len(lookups(fake)) == 1
+
+
+def test_a_queue_read_in_part_forgets_nothing_and_lookups_go_fifty_at_a_time(fake):
+    fake.threads = {TRAILER: []}
+    fake.held = {TRAILER: [held(f"h{i:02}", i) for i in range(4)]}
+    src = moderated(fake, max_pages=3)
+    first = fetch(src, {})
+    assert len(first.posts) == 4 and len(first.cursor["held"]) == 4
+    # six newer ones fill the three pages read: the four older, unseen, are not gone
+    fake.held[TRAILER] += [held(f"h{i:02}", i) for i in range(10, 16)]
+    second = fetch(src, first.cursor)
+    assert sorted(p.post_id for p in second.posts) == [f"h{i}" for i in range(10, 16)]
+    assert len(second.cursor["held"]) == 10 and lookups(fake) == []
+
+    src.max_pages = 40
+    fake.held[TRAILER] += [held(f"h{i:02}", i) for i in range(20, 70)]
+    third = fetch(src, second.cursor)
+    assert len(third.posts) == 50 and len(third.cursor["held"]) == 60
+    # the whole queue reviewed: h00 is back in it (as the owner is shown), h01 went to
+    # YouTube's spam filter (no one's verdict), the rest rejected
+    fake.held[TRAILER] = []
+    fake.owner_view = {"h00": comment("h00", 0, status="heldForReview"),
+                       "h01": comment("h01", 1, status="likelySpam")}
+    used = third.cursor["quota"]["used"]
+    fourth = fetch(src, third.cursor)
+    assert [len(ids) for ids in lookups(fake)] == [50, 10]
+    assert fourth.cursor["quota"]["used"] == used + 4  # comments, queue, two lookups
+    assert sorted(p.post_id for p in fourth.posts) == sorted(
+        f"mod:{cid}:rejected" for cid in third.cursor["held"] if cid not in ("h00", "h01"))
+    assert list(fourth.cursor["held"]) == ["h00"]
+
+
+def test_moderation_needs_the_owners_oauth(fake):
+    with pytest.raises(ValueError, match="oauth_client_id_env"):
+        YouTubeSource.from_config("unit", {"api_key_env": "TEST_YT_UNIT_KEY", "videos": ["vA"],
+                                           "moderation": True}, None, None)
+    fake.threads = {TRAILER: []}
+    src = moderated(fake)
+    src.oauth = (*OAUTH[:2], "1//revoked")
+    with pytest.raises(PlatformError) as err:  # Google refuses the refresh token: stop
+        fetch(src, {})
+    assert err.value.status == 400 and "1//revoked" not in str(err.value)
+    assert fake.owner_calls == []
 
 
 # --- the real connector process against it ------------------------------------------

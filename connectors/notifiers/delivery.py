@@ -14,7 +14,10 @@ balanced: a second copy would deliver everything twice).
 Escalations are delivered in order per partition (per dedup_key, so a resolve never
 overtakes its trigger). On a route's first start (no committed offset) escalations
 older than ``backfill_s`` are skipped as ``suppressed_backfill``: a new route does not
-page about last month.
+page about last month. An incident's change that on-call made in a route's own tool (an
+acknowledge in PagerDuty, a click in Slack or Discord: ``evidence.action_source``) is not
+sent back to that tool (``suppressed_echo``): PagerDuty already knows, and the clicked
+chat message was updated in place.
 """
 
 from __future__ import annotations
@@ -115,6 +118,11 @@ class RouteWorker:
         if backfill and created < self.started_at - self.backfill_s:
             metrics.NOTIFICATIONS.labels(route=r.name, sink=r.sink,
                                          outcome="suppressed_backfill").inc()
+            return True
+        if (esc.get("evidence") or {}).get("action_source") == r.sink:
+            # on-call did this in that very tool (a PagerDuty acknowledge, a Slack click):
+            # sending it back would echo, and PagerDuty could loop
+            metrics.NOTIFICATIONS.labels(route=r.name, sink=r.sink, outcome="suppressed_echo").inc()
             return True
         decision = self.policy.decide(esc, now=time.time())
         if decision != "deliver":

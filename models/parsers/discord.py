@@ -2,14 +2,29 @@
 ``{"t": <type>, "d": <the dispatch's d as sent>}`` (plus ``parent_channel_id`` when the
 message is in a thread). MESSAGE_CREATE/_UPDATE are posts; MESSAGE_DELETE is a deletion,
 MESSAGE_DELETE_BULK a moderator's action and system messages (joins, pins, boosts)
-``non_post`` events."""
+``non_post`` events.
+
+Moderators' actions (intents GUILD_MODERATION and AUTO_MODERATION_EXECUTION; the bot
+needs View Audit Log and Manage Server): an ``AUTO_MODERATION_ACTION_EXECUTION`` of a
+keyword rule (the words the moderators listed, or a preset list they switched on) is a
+removal of that message, carrying its content; spam, mention-spam and profile rules are
+Discord's automatic filters and teach nothing. A ``GUILD_AUDIT_LOG_ENTRY_CREATE`` names
+the moderator: 72 (a member's message deleted by someone else: Discord does not say
+which message, so the label goes to that member's post deleted just before), 22 (ban),
+20 (kick) and 24 with ``communication_disabled_until`` set (timeout) label what that
+member wrote in the minutes before."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping, Optional
 
 __all__ = ["parse_discord", "snowflake_time"]
 
+#: AutoMod rule trigger types that are the moderators' own norms: KEYWORD, KEYWORD_PRESET
+AUTOMOD_TAUGHT = (1, 4)
+#: audit log action types -> Vigil's action
+AUDIT_ACTIONS = {72: "remove", 22: "ban", 20: "kick", 24: "timeout"}
 POST_TYPES = (0, 19)  # DEFAULT, REPLY; the rest are system messages (joins, pins, boosts)
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -66,6 +81,10 @@ def parse_discord(obj: Mapping[str, Any]) -> dict:
     if not isinstance(d, Mapping):
         return {}
     base = {"platform": "discord", "community": None, "post_id": d.get("id")}
+    if t == "AUTO_MODERATION_ACTION_EXECUTION":
+        return _automod(d)
+    if t == "GUILD_AUDIT_LOG_ENTRY_CREATE":
+        return _audit_entry(d)
     where = {"guild_id": d.get("guild_id"), "channel_id": d.get("channel_id")}
     if t == "MESSAGE_DELETE":
         return {**base, "event": "deletion", "meta": where}
@@ -93,3 +112,68 @@ def parse_discord(obj: Mapping[str, Any]) -> dict:
                  "mention_everyone": bool(d.get("mention_everyone")),
                  **{k: len(d.get(k) or ()) for k in ("attachments", "embeds", "mentions")}},
     }
+
+
+def _automod(d: Mapping[str, Any]) -> dict:
+    """An AutoMod rule acting on a message (one event per action of the rule: block,
+    alert, timeout share the idempotency key, so the label counts once).
+
+    >>> e = parse_discord({"t": "AUTO_MODERATION_ACTION_EXECUTION", "d": {"guild_id": "11",
+    ...     "rule_id": "77", "rule_trigger_type": 1, "action": {"type": 1}, "user_id": "9",
+    ...     "channel_id": "12", "content": "buy my scam", "matched_keyword": "scam"}})
+    >>> m = e["moderation"]; m["action"], m["by"], m["text"], m["post_ids"][0].startswith("automod:")
+    ('remove', 'moderator', 'buy my scam', True)
+    """
+    content = d.get("content") if isinstance(d.get("content"), str) else None
+    mid = d.get("message_id")
+    # a blocked message was never posted: its own id, from the rule and what was typed
+    digest = hashlib.sha1(f"{d.get('user_id')}\x1f{content}".encode()).hexdigest()[:16]
+    post_id = str(mid) if mid else f"automod:{d.get('rule_id')}:{digest}"
+    taught = d.get("rule_trigger_type") in AUTOMOD_TAUGHT
+    return {"event": "moderation_action", "platform": "discord", "community": None,
+            "post_id": f"automod:{d.get('rule_id')}:{mid or digest}", "created_at": None,
+            "meta": {"guild_id": d.get("guild_id"), "channel_id": d.get("channel_id"),
+                     "rule_trigger_type": d.get("rule_trigger_type"),
+                     "action_type": (d.get("action") or {}).get("type")},
+            "moderation": {"action": "remove", "by": "moderator" if taught else "automatic",
+                           "moderator": None, "post_ids": [post_id], "text": content,
+                           "source": "discord:automod",
+                           "event_id": f"automod:{d.get('rule_id')}:{mid or digest}"}}
+
+
+def _audit_entry(d: Mapping[str, Any]) -> dict:
+    """An audit log entry: a moderator deleting a member's message, banning, kicking or
+    timing them out.
+
+    >>> e = parse_discord({"t": "GUILD_AUDIT_LOG_ENTRY_CREATE", "d": {"id": "5", "guild_id": "11",
+    ...     "action_type": 24, "user_id": "1", "target_id": "9", "changes": [{"key":
+    ...     "communication_disabled_until", "new_value": "2026-11-02T09:10:00+00:00"}]}})
+    >>> m = e["moderation"]; m["action"], m["target_author"], m["moderator"]
+    ('timeout', '9', '1')
+    """
+    kind = d.get("action_type")
+    action = AUDIT_ACTIONS.get(kind) if isinstance(kind, int) else None
+    if kind == 24 and not any(
+            isinstance(c, Mapping) and c.get("key") == "communication_disabled_until"
+            and c.get("new_value") for c in d.get("changes") or ()):
+        action = None  # a nickname or role change, or a timeout lifted
+    options = d.get("options") if isinstance(d.get("options"), Mapping) else {}
+    moderator, target = d.get("user_id"), d.get("target_id")
+    return {"event": "moderation_action", "platform": "discord", "community": None,
+            "post_id": f"audit:{d.get('id')}", "created_at": snowflake_time(d.get("id")),
+            "meta": {"guild_id": d.get("guild_id"), "channel_id": options.get("channel_id"),
+                     "action_type": kind, "reason_given": bool(d.get("reason"))},
+            "moderation": {
+                "action": action or f"audit_{kind}",
+                # the author deleting their own message leaves no entry; a bot's is automatic
+                "by": "moderator" if moderator and moderator != target else "unknown",
+                "moderator": moderator, "target_author": target,
+                "deleted_only": kind == 72, "limit": _count(options.get("count")),
+                "source": f"discord:audit_{action or kind}", "event_id": f"audit:{d.get('id')}"}}
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1

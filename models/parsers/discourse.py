@@ -5,7 +5,10 @@ Text is the post's ``raw`` markdown without quoted posts (others' words) and wit
 uploads reduced to their names, else its ``cooked`` HTML as text. A deleted post
 (``deleted_at``, or ``user_deleted`` for a post its author withdrew), or a body the
 connector marked ``{"discourse_event": "post_destroyed", ...}`` (Discourse before 3.2
-serialised ``post_destroyed`` before trashing the post), is a deletion event."""
+serialised ``post_destroyed`` before trashing the post), is a deletion event; when its
+``deleted_by`` (sent to staff-scoped webhooks) is someone other than the author, it is a
+moderator's removal. A flag webhook body ``{"flag": {...}}`` marked ``flag_agreed`` or
+``flag_disagreed`` is staff's verdict on a flagged post."""
 
 from __future__ import annotations
 
@@ -14,6 +17,12 @@ from html.parser import HTMLParser
 from typing import Any, Mapping, Optional
 
 __all__ = ["parse_discourse"]
+
+#: flag types whose verdict is about how people treat each other (spam and off-topic
+#: flags are about something else, and teach the toxicity model nothing)
+CONDUCT_FLAGS = frozenset({"inappropriate", "notify_moderators", "illegal"})
+#: X-Discourse-Event of a flag's resolution -> Vigil's action
+FLAG_RESOLUTIONS = {"flag_agreed": "remove", "flag_disagreed": "approve"}
 
 #: post_type 2 (moderator_action: "closed this topic") and 3 (small_action: "split
 #: this topic") are the system's notes, not someone's words; 4 (whisper) is a post.
@@ -35,14 +44,19 @@ def parse_discourse(obj: Mapping[str, Any]) -> dict:
     (812, 77, 'Same here 😡', 2, '/t/saves/77/4')
     >>> parse_discourse({"post": {"id": 9, "deleted_at": "2026-11-02T09:00:00Z"}})["event"]
     'deletion'
+    >>> e = parse_discourse({"post": {"id": 9, "user_id": 4, "deleted_at": "2026-11-02T09:00:00Z",
+    ...     "deleted_by": {"id": 1, "username": "staff"}, "raw": "you clown"}})
+    >>> e["event"], e["moderation"]["action"], e["moderation"]["by"], e["moderation"]["text"]
+    ('moderation_action', 'remove', 'moderator', 'you clown')
     """
+    if isinstance(obj.get("flag"), Mapping):
+        return _flag(obj["flag"], str(obj.get("discourse_event") or ""))
     post = obj.get("post") if "post" in obj else obj
     if not isinstance(post, Mapping):
         return {}
     pid, topic, number = post.get("id"), post.get("topic_id"), post.get("post_number")
     if _deleted(post) or obj.get("discourse_event") == "post_destroyed":
-        return {"event": "deletion", "platform": "discourse", "post_id": pid, "community": None,
-                "thread_id": topic}
+        return _deletion(post)
     if post.get("post_type") in NOT_POSTS:
         return {"event": NOT_POSTS[post["post_type"]], "platform": "discourse", "post_id": pid,
                 "community": None, "action_code": post.get("action_code")}
@@ -119,3 +133,40 @@ def _int(value: Any) -> Optional[int]:
         return None if value is None or isinstance(value, bool) else int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _deletion(post: Mapping[str, Any]) -> dict:
+    """A deleted post: the author's withdrawal, staff's removal, or unknown."""
+    pid = post.get("id")
+    base = {"platform": "discourse", "post_id": pid, "community": None,
+            "thread_id": post.get("topic_id"), "created_at": post.get("deleted_at")}
+    deleter = post.get("deleted_by") if isinstance(post.get("deleted_by"), Mapping) else {}
+    author = post.get("user_id")
+    if post.get("user_deleted") or not deleter.get("id") or deleter.get("id") == author:
+        return {**base, "event": "deletion"}
+    raw = post.get("raw")
+    return {**base, "event": "moderation_action", "moderation": {
+        "action": "remove", "by": "moderator", "moderator": deleter.get("id"),
+        "post_ids": [str(pid)] if pid is not None else [],
+        "text": raw if isinstance(raw, str) else None,
+        "source": "discourse:post_destroyed", "event_id": f"destroyed:{pid}"}}
+
+
+def _flag(flag: Mapping[str, Any], event: str) -> dict:
+    """A flag resolved by staff: agreed (removal) or disagreed (approval)."""
+    post = flag.get("post") if isinstance(flag.get("post"), Mapping) else {}
+    pid = post.get("id")
+    action = FLAG_RESOLUTIONS.get(event, event or "flag")
+    conduct = flag.get("flag_type") in CONDUCT_FLAGS
+    raw = post.get("raw")
+    return {"event": "moderation_action", "platform": "discourse", "community": None,
+            "post_id": f"flag:{flag.get('id')}", "created_at": flag.get("resolved_at"),
+            "meta": {"flag_type": flag.get("flag_type"), "resolution": event},
+            "moderation": {
+                # a spam or off-topic verdict is not about conduct: seen, not taught
+                "action": action if conduct else f"{action}_{flag.get('flag_type')}",
+                "by": "moderator" if flag.get("resolved_by") else "unknown",
+                "moderator": flag.get("resolved_by"),
+                "post_ids": [str(pid)] if pid is not None else [],
+                "text": raw if isinstance(raw, str) else None,
+                "source": "discourse:" + (event or "flag"), "event_id": f"flag:{flag.get('id')}"}}

@@ -1,14 +1,29 @@
 """Telegram's payload: a Bot API Update as sent (``update_id`` and one of ``message``,
-``edited_message``, ``channel_post``, ``edited_channel_post``), as ``connectors.telegram``
-produces it."""
+``edited_message``, ``channel_post``, ``edited_channel_post``, ``chat_member``), as
+``connectors.telegram`` produces it.
+
+Moderators' actions: the Bot API sends bots no deletion events at all, so a message an
+admin deleted is never seen to go and teaches nothing. What it does send, to a bot that
+is an administrator and asks for ``chat_member`` updates, is a member's status changed
+by someone (``from``): to ``kicked`` (banned), to ``restricted`` without
+``can_send_messages`` (muted) or, in a basic group, to ``left`` while a member (removed).
+These are ``ban``, ``timeout`` and ``kick`` of that member (``target_author``: the id a
+post's author has), labelling what they wrote in the minutes before. Done by another bot
+they are ``automatic`` (an anonymous admin shows as @GroupAnonymousBot: a moderator);
+other status changes (joins, leaving, promotions, a ban lifted) are ``non_post`` events."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-__all__ = ["parse_telegram", "KINDS"]
+__all__ = ["parse_telegram", "KINDS", "UPDATES"]
 
 KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+MEMBER = "chat_member"
+#: what the connector asks Telegram for (``allowed_updates``)
+UPDATES = (*KINDS, MEMBER)
+#: anonymous admins act as this bot (@GroupAnonymousBot): a person, not a filter
+ANONYMOUS_ADMIN = 1087968824
 #: service messages (members, pins, titles, migrations; also forum_topic_*, video_chat_*)
 SERVICE = ("new_chat_members", "left_chat_member", "pinned_message", "new_chat_title",
            "new_chat_photo", "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
@@ -19,7 +34,8 @@ MEDIA = ("photo", "video", "animation", "document", "audio", "voice", "video_not
 
 
 def _message(update: Mapping[str, Any]) -> tuple[Optional[str], Mapping[str, Any]]:
-    for kind in KINDS:
+    """The update's kind and its object (a Message, or a ChatMemberUpdated)."""
+    for kind in UPDATES:
         if isinstance(update.get(kind), Mapping):
             return kind, update[kind]
     return None, {}
@@ -31,8 +47,9 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
     Text is ``text`` or ``caption``; without either a sticker is its emoji and a poll its
     question and options, and a photo or file is "" (dead-lettered as empty_text: nothing
     to score). Service messages are ``non_post`` events, except a member removed by
-    someone else (an admin's kick or ban): ``moderation_action``. post_id is
-    "<chat id>:<message_id>"; the author is the sender's numeric id (usernames change).
+    someone else (an admin's kick or ban): ``moderation_action``, counted but labelling
+    nothing (its ``chat_member`` update does). post_id is "<chat id>:<message_id>"; the
+    author is the sender's numeric id (usernames change).
 
     >>> f = parse_telegram({"update_id": 9, "edited_message": {"message_id": 42,
     ...     "from": {"id": 7, "is_bot": False, "first_name": "Sam"}, "date": 1793606400,
@@ -46,6 +63,8 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
     'non_post'
     """
     kind, msg = _message(update)
+    if kind == MEMBER:
+        return _member_update(update.get("update_id"), msg)
     chat = msg.get("chat") if isinstance(msg.get("chat"), Mapping) else {}
     chat_id, mid = chat.get("id"), msg.get("message_id")
     post_id = f"{chat_id}:{mid}" if chat_id is not None and mid is not None else None
@@ -57,7 +76,8 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
         ("forum_topic_", "general_forum_topic_", "video_chat_"))), None)
     if service:
         left, actor = msg.get("left_chat_member"), msg.get("from")
-        # a member removed by someone else was kicked or banned by an admin
+        # a member removed by someone else was kicked or banned by an admin; no label here:
+        # the chat_member update of the same removal says which and teaches once
         removed = (isinstance(left, Mapping) and isinstance(actor, Mapping)
                    and left.get("id") != actor.get("id"))
         return {"event": "moderation_action" if removed else "non_post", "platform": "telegram",
@@ -89,3 +109,66 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
             "text": text, "created_at": msg.get("date"), "parent_id": parent,
             "thread_id": f"{chat_id}:{thread}" if thread is not None else None,
             "lang": None, "url": url, "meta": meta}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def member_event_id(change: Mapping[str, Any]) -> str:
+    """One id per status change, the same however often (or to whichever bot) it is sent."""
+    chat, new = _mapping(change.get("chat")), _mapping(change.get("new_chat_member"))
+    user = _mapping(new.get("user"))
+    return f"{chat.get('id')}:member:{user.get('id')}:{new.get('status')}@{change.get('date')}"
+
+
+def _sanction(old: Mapping[str, Any], new: Mapping[str, Any]) -> Optional[str]:
+    """The action a status change is, if it puts the member under one they were not."""
+    def muted(m: Mapping[str, Any]) -> bool:
+        return m.get("status") == "restricted" and m.get("can_send_messages") is False
+
+    was, now = old.get("status"), new.get("status")
+    if now == "kicked" and was != "kicked":
+        return "ban"
+    if muted(new) and not muted(old):
+        return "timeout"
+    # kicked -> left is a ban lifted, and a restricted non-member "leaves" when lifted too
+    present = was in ("member", "administrator") or (was == "restricted" and old.get("is_member"))
+    return "kick" if now == "left" and present else None
+
+
+def _member_update(update_id: Any, change: Mapping[str, Any]) -> dict:
+    """A ChatMemberUpdated: a ban, mute or removal as a ``moderation_action`` event.
+
+    >>> e = parse_telegram({"update_id": 3, "chat_member": {"chat": {"id": -1001},
+    ...     "from": {"id": 1, "is_bot": False}, "date": 1793606400,
+    ...     "old_chat_member": {"status": "member", "user": {"id": 7}},
+    ...     "new_chat_member": {"status": "restricted", "user": {"id": 7},
+    ...                         "can_send_messages": False, "until_date": 1793610000}}})
+    >>> m = e["moderation"]; e["event"], m["action"], m["by"], m["moderator"], m["target_author"]
+    ('moderation_action', 'timeout', 'moderator', 1, 7)
+    >>> parse_telegram({"chat_member": {"chat": {"id": -1001}, "from": {"id": 7},
+    ...     "old_chat_member": {"status": "member", "user": {"id": 7}},
+    ...     "new_chat_member": {"status": "left", "user": {"id": 7}}}})["event"]
+    'non_post'
+    """
+    chat, actor = _mapping(change.get("chat")), _mapping(change.get("from"))
+    old, new = _mapping(change.get("old_chat_member")), _mapping(change.get("new_chat_member"))
+    target, actor_id = _mapping(new.get("user")).get("id"), actor.get("id")
+    action = _sanction(old, new) if actor_id != target else None  # a member leaving
+    event_id = member_event_id(change)
+    fields = {"platform": "telegram", "community": None, "post_id": event_id,
+              "created_at": change.get("date"),
+              "meta": {"update_id": update_id, "kind": MEMBER, "chat_id": chat.get("id"),
+                       "chat_type": chat.get("type"), "chat_title": chat.get("title"),
+                       "old_status": old.get("status"), "new_status": new.get("status"),
+                       "until_date": new.get("until_date")}}
+    if action is None:
+        return {**fields, "event": "non_post"}
+    anonymous = actor_id == ANONYMOUS_ADMIN
+    by = ("unknown" if actor_id is None else
+          "moderator" if anonymous or not actor.get("is_bot") else "automatic")
+    return {**fields, "event": "moderation_action", "moderation": {
+        "action": action, "by": by, "moderator": None if anonymous else actor_id,
+        "post_ids": [], "target_author": target, "text": None,
+        "source": f"telegram:chat_member_{new.get('status')}", "event_id": event_id}}

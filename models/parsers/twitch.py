@@ -66,9 +66,10 @@ def parse_twitch(obj: Mapping[str, Any]) -> dict:
     ...     ":sam!sam@sam.tmi.twitch.tv PRIVMSG #acme :@ana same here"))
     >>> f["post_id"], f["author"], f["parent_id"], f["thread_id"], f["meta"]["bits"], f["community"]
     ('m2', '42', 'm1', 'm0', 100, None)
-    >>> parse_twitch(parse_irc("@ban-duration=600;target-user-id=42;tmi-sent-ts=1793606400000 "
-    ...     ":tmi.twitch.tv CLEARCHAT #acme :sam"))["meta"]["action"]
-    'timeout'
+    >>> e = parse_twitch(parse_irc("@ban-duration=600;target-user-id=42;tmi-sent-ts=1793606400000 "
+    ...     ":tmi.twitch.tv CLEARCHAT #acme :sam"))
+    >>> e["meta"]["action"], e["moderation"]["action"], e["moderation"]["target_author"]
+    ('timeout', 'timeout', '42')
     """
     command, tags = obj.get("command"), obj.get("tags")
     tags = tags if isinstance(tags, Mapping) else {}
@@ -97,12 +98,21 @@ def parse_twitch(obj: Mapping[str, Any]) -> dict:
                     target_user_id=target, duration_s=duration)
         room = meta["room_id"] or meta["channel"]
         post_id = f"clearchat:{room}:{target or 'all'}:{base['created_at']}"
-        return {**base, "event": "moderation_action", "post_id": post_id, "meta": meta}
+        # only the channel's moderators and broadcaster time out, ban or clear; IRC
+        # does not say which of them did
+        moderation = {"action": meta["action"], "by": "moderator", "target_author": target,
+                      "source": f"twitch:{meta['action']}", "event_id": post_id}
+        return {**base, "event": "moderation_action", "post_id": post_id, "meta": meta,
+                "moderation": moderation}
     if command == "CLEARMSG":
         target = tags.get("target-msg-id") or None
         meta.update(action="delete_message", target_post_id=target)
+        text = obj.get("text")  # CLEARMSG carries the removed message's text
+        moderation = {"action": "remove", "by": "moderator", "post_ids": [target] if target else [],
+                      "text": text if isinstance(text, str) else None,
+                      "source": "twitch:clearmsg", "event_id": f"clearmsg:{target}"}
         return {**base, "event": "moderation_action", "target_post_id": target, "meta": meta,
-                "post_id": f"clearmsg:{target}" if target else None}
+                "post_id": f"clearmsg:{target}" if target else None, "moderation": moderation}
     if command == "USERNOTICE":
         params = {k[10:]: v for k, v in tags.items() if k.startswith("msg-param-")}
         meta.update(kind=tags.get("msg-id") or None, user_id=tags.get("user-id") or None,

@@ -4,7 +4,10 @@ produced in the same shape by ``connectors.x``).
 
 Retweets are ``non_post`` events: their text is a truncated copy of someone else's
 words, scored on the original. An edit is a new id whose ``edit_history_tweet_ids``
-starts with the original: post_id = the original, revision = the new id."""
+starts with the original: post_id = the original, revision = the new id.
+
+There are no ``moderation_action`` events: X's API reports no moderator's action (no
+moderation log; a hidden reply is not an event), see ``connectors.x``."""
 
 from __future__ import annotations
 

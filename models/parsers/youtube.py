@@ -1,6 +1,16 @@
 """YouTube's payload: a comment resource (top-level or reply) as ``connectors.youtube``
 produces it, with its thread's ``videoId`` added when the comment lacks it. An edited
-comment (``updatedAt`` after ``publishedAt``) is a revision."""
+comment (``updatedAt`` after ``publishedAt``) is a revision.
+
+Moderators teach through the held-for-review queue (``moderation = true`` in the
+connector): a held comment a moderator rejected arrives as the comment resource with
+``snippet.moderationStatus`` ``"rejected"`` (when YouTube no longer shows it, a minimal
+resource: id, video, that status, and the text if the connector still had it), one
+approved as the comment marked by the connector
+``"vigil_moderation": {"from": "heldForReview", "to": "published"}``; both are a
+moderator's action on the post keyed by the comment id. A held comment (status
+``heldForReview``) and one YouTube's filter called ``likelySpam`` are ordinary posts:
+the author wrote them, and the filter's guess is no moderator's verdict."""
 
 from __future__ import annotations
 
@@ -9,6 +19,9 @@ from typing import Any, Mapping
 from models.eventtime import EventTimeError, parse_event_time
 
 __all__ = ["parse_youtube"]
+
+#: where a held comment went -> Vigil's action and what it is called in ``source``
+OUTCOMES = {"rejected": ("remove", "rejected"), "published": ("approve", "approved")}
 
 
 def _ts(value: Any) -> float:
@@ -33,6 +46,8 @@ def parse_youtube(obj: Mapping[str, Any]) -> dict:
     s = obj.get("snippet")
     if not isinstance(s, Mapping):
         return {}
+    if isinstance(obj.get("vigil_moderation"), Mapping) or s.get("moderationStatus") == "rejected":
+        return _moderated(obj, s)
     cid, parent, video = obj.get("id"), s.get("parentId"), s.get("videoId")
     author = s.get("authorChannelId")
     author = author.get("value") if isinstance(author, Mapping) else None
@@ -47,5 +62,36 @@ def parse_youtube(obj: Mapping[str, Any]) -> dict:
         "url": f"https://www.youtube.com/watch?v={video}&lc={cid}" if video and cid else None,
         "meta": {"video_id": video, "channel_id": s.get("channelId"),
                  "like_count": s.get("likeCount"), "reply": bool(parent),
-                 "edited": edited, "revision": updated if edited else None},
+                 "edited": edited, "revision": updated if edited else None,
+                 "moderation_status": s.get("moderationStatus")},
     }
+
+
+def _moderated(obj: Mapping[str, Any], s: Mapping[str, Any]) -> dict:
+    """A held comment the channel's owner or a moderator rejected or approved.
+
+    >>> e = parse_youtube({"kind": "youtube#comment", "id": "UgzH", "snippet": {
+    ...     "videoId": "dQw4w9WgXcQ", "moderationStatus": "rejected", "textOriginal": "u clown"}})
+    >>> e["event"], e["moderation"]["action"], e["moderation"]["by"], e["moderation"]["post_ids"]
+    ('moderation_action', 'remove', 'moderator', ['UgzH'])
+    >>> a = parse_youtube({"kind": "youtube#comment", "id": "UgzK", "snippet": {
+    ...     "moderationStatus": "published", "textOriginal": "fair point"},
+    ...     "vigil_moderation": {"from": "heldForReview", "to": "published"}})
+    >>> a["moderation"]["action"], a["moderation"]["source"], a["moderation"]["event_id"]
+    ('approve', 'youtube:approved', 'moderation:UgzK:approved')
+    """
+    marker = obj.get("vigil_moderation") if isinstance(obj.get("vigil_moderation"), Mapping) else {}
+    status = str(marker.get("to") or s.get("moderationStatus"))
+    action, called = OUTCOMES.get(status, (status, status))
+    cid, text = obj.get("id"), s.get("textOriginal")
+    event = f"moderation:{cid}:{called}"
+    return {"event": "moderation_action", "platform": "youtube", "community": None,
+            "post_id": event, "created_at": None,  # YouTube does not say when it was decided
+            "meta": {"video_id": s.get("videoId"), "from": marker.get("from"), "to": status,
+                     "gone": bool(marker.get("gone"))},
+            "moderation": {
+                # only the channel's owner and its moderators review the held queue
+                "action": action, "by": "moderator", "moderator": None,
+                "post_ids": [str(cid)] if cid not in (None, "") else [],
+                "text": text if isinstance(text, str) and text.strip() else None,
+                "source": f"youtube:{called}", "event_id": event}}

@@ -122,14 +122,17 @@ class EscalateStage:
     def action(self, act: IncidentAction, state: PipelineState, partition: int,
                out: Outputs) -> None:
         draft, why = action_draft(state.incidents.get(act.dedup_key), act.action, act.actor,
-                                  act.note)
+                                  act.note, act.source)
         fields = dict(community=act.community, dedup_key=act.dedup_key, action=act.action,
                       actor=act.actor)
         if draft is None:
             out.note("incident_action_ignored", "warning", reason=why, **fields)
             return
         out.note("incident_action", **fields)
-        self.apply(draft, f"action:{act.action}:{act.actor}:{act.time}", state, partition, out)
+        # a retried delivery (a webhook sent twice) is the same source: the ledger drops it
+        source_id = (f"action:{act.idempotency_key}" if act.idempotency_key
+                     else f"action:{act.action}:{act.actor}:{act.time}")
+        self.apply(draft, source_id, state, partition, out)
 
     def sweep(self, wall_time: float, state: PipelineState, out: Outputs) -> None:
         """Resolve the moderation and safety incidents that went quiet."""

@@ -7,7 +7,12 @@ Shapes::
                                                      a reversed decision replaces the
                                                      first label)
     ModerationFeedback(label = real | false_alarm) -> the trend classifier learns
-    -> Learned(outcome = learned | no_features | not_for_toxicity, score before)
+    -> Learned(outcome = learned | no_features | not_for_toxicity | duplicate, score before)
+
+A label whose ``idempotency_key`` was seen already (a webhook delivered twice, a
+retried click) is a ``duplicate`` and changes nothing; the last ``seen_limit`` keys are
+remembered (soft state: a redelivery after a restart is still harmless for toxicity
+labels, which the learner keys by post, so a repeat replaces rather than adds).
 
 Every worker learns from every label (one model per community, whichever worker
 scores its posts next), so the Faust runner feeds this stage from a consumer assigned
@@ -19,6 +24,7 @@ runner checkpoints :meth:`snapshot` to a file).
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Optional
 
 from models.eventtime import parse_event_time
@@ -32,13 +38,22 @@ __all__ = ["LearnStage"]
 
 
 class LearnStage:
-    def __init__(self, score: ScoreStage, detect: DetectStage):
+    def __init__(self, score: ScoreStage, detect: DetectStage, seen_limit: int = 100_000):
         self.score = score
         self.detect = detect
+        self.seen: OrderedDict = OrderedDict()  # idempotency keys of labels applied
+        self.seen_limit = seen_limit
         # the model's score before each label, against the label: how well it did
         self.online_auc = RollingAUC(500)
 
     def learn(self, fb: ModerationFeedback) -> Learned:
+        key = fb.idempotency_key
+        if key:
+            if key in self.seen:
+                return Learned(fb, "duplicate", None, None)
+            self.seen[key] = None
+            while len(self.seen) > self.seen_limit:
+                self.seen.popitem(last=False)
         outcome, before = self._learn(fb)
         auc = None
         if before is not None and fb.label in ("toxic", "not_toxic"):
