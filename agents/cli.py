@@ -8,6 +8,8 @@
     vigil notify --routes F          deliver escalations to PagerDuty, Slack, Discord, webhooks
     vigil incident ack|resolve KEY --community C   on-call acts on an incident
     vigil feedback ID --community C --label L     one moderator label, for scripts
+    vigil serve [--host H] [--port N]  the Perspective-compatible scoring API
+    vigil keys create NAME [--qps Q] | revoke NAME | list   API keys for vigil serve
     vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
     vigil schemas write|check        JSON Schemas of the records that leave Vigil
     vigil eval toxicity --data F ... ROC-AUC, PR-AUC, F1 as shipped and after feedback
@@ -200,6 +202,58 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     _send_one(settings, "moderation.feedback", args.community, fb)
     print(json.dumps({"sent": "moderation.feedback", "post_id": fb.post_id,
                       "label": fb.label, "idempotency_key": fb.idempotency_key}))
+    return 0
+
+
+def _key_store(settings: Settings):
+    from agents.api.keys import KeyStore
+
+    return KeyStore(Path(settings.data_dir) / "api_keys.json")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Perspective's API over HTTP until SIGINT/SIGTERM."""
+    from aiohttp import web
+
+    from agents.api.app import build_app
+    from config.logs import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    keys = _key_store(settings)
+    if not any(not k.revoked for k in keys.list()):
+        print("vigil serve: no API key yet; create one with `vigil keys create NAME`",
+              file=sys.stderr)
+    web.run_app(build_app(settings, keys), host=args.host or settings.api_host,
+                port=args.port or settings.api_port, access_log=None, print=None)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Create, revoke or list vigil serve's API keys (stored hashed)."""
+    import json
+
+    store = _key_store(_settings(args))
+    if args.action != "list" and not args.name:
+        print(f"vigil keys {args.action}: name the key", file=sys.stderr)
+        return 2
+    if args.action == "create":
+        try:
+            key = store.create(args.name, qps=args.qps)
+        except ValueError as exc:
+            print(f"vigil keys: {exc}", file=sys.stderr)
+            return 2
+        print(key)  # shown once: only its hash is kept
+        print(f"created {args.name!r} ({args.qps:g} requests/s); keep the key: it is not "
+              "stored", file=sys.stderr)
+    elif args.action == "revoke":
+        if not store.revoke(args.name):
+            print(f"vigil keys: no live key named {args.name!r}", file=sys.stderr)
+            return 1
+    else:
+        for k in store.list():
+            print(json.dumps({"name": k.name, "qps": k.qps, "created": k.created,
+                              "revoked": k.revoked}))
     return 0
 
 
@@ -435,6 +489,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--note", help="a short note for the incident's timeline")
     sp.set_defaults(fn=cmd_incident)
 
+    sp = with_broker(sub.add_parser("serve", help="the Perspective-compatible scoring API"))
+    sp.add_argument("--host", help="bind address (default VIGIL_API_HOST, 127.0.0.1)")
+    sp.add_argument("--port", type=int, help="port (default VIGIL_API_PORT, 8080)")
+    sp.set_defaults(fn=cmd_serve)
+
+    sp = sub.add_parser("keys", help="API keys for vigil serve")
+    sp.add_argument("action", choices=("create", "revoke", "list"))
+    sp.add_argument("name", nargs="?", help="the key's name (create, revoke)")
+    sp.add_argument("--qps", type=float, default=1.0, help="requests per second (create)")
+    sp.set_defaults(fn=cmd_keys)
+
     sp = with_broker(sub.add_parser("feedback", help="send one moderator label (for scripts)"))
     sp.add_argument("post_id", help="the post's id as on posts.scored (a trend's: any text)")
     sp.add_argument("--community", required=True)
@@ -487,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("bench", help="measure Vigil against its limits (embedded broker)")
     sp.add_argument("--quick", action="store_true", help="smaller runs, under 3 minutes")
     sp.add_argument("--only", help="comma-separated subset of: passthrough, forward, model, "
-                                   "nonml, pipeline, scaleout (default: all)")
+                                   "nonml, pipeline, scaleout, api (default: all)")
     sp.add_argument("--json", action="store_true", help="one JSON object (stable keys)")
     sp.set_defaults(fn=cmd_bench)
 

@@ -2,10 +2,12 @@
 
     raw pass-through ─ bare Faust forward ─ bare model         (the limits)
     Vigil without embeddings ─ Vigil full pipeline             (Vigil's paths)
+    vigil serve under concurrent Perspective clients           (the scoring API)
 
 Each measurement gets its own embedded broker (topics start empty); every path uses the
 same generated corpus. Ratios: ``nonml_ratio`` = Vigil without embeddings ÷ bare Faust
-forward, ``pipeline_ratio`` = full pipeline ÷ bare model.
+forward, ``pipeline_ratio`` = full pipeline ÷ bare model, ``api_ratio`` = the API's
+requests/s (one comment each, embeddings on) ÷ bare model.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from config.settings import Settings
 
 KEYS = ("passthrough_posts_per_s", "faust_forward_posts_per_s", "model_posts_per_s",
         "nonml_posts_per_s", "pipeline_posts_per_s", "nonml_ratio", "pipeline_ratio",
-        "p99_scored_s", "p99_escalation_s", "rss_mb")
+        "p99_scored_s", "p99_escalation_s", "rss_mb", "api_requests_per_s", "api_ratio",
+        "api_p99_s", "api_lexical_requests_per_s")
 
 SIZES = {  # posts per measurement: quick (< 3 min) / full (< 15 min)
     True: {"passthrough": 20_000, "forward": 4_000, "model": 600, "nonml": 4_000,
-           "pipeline": 1_500, "latency_s": 10, "scaleout": 4_000},
+           "pipeline": 1_500, "latency_s": 10, "scaleout": 4_000, "api_s": 10},
     False: {"passthrough": 100_000, "forward": 20_000, "model": 3_000, "nonml": 20_000,
-            "pipeline": 8_000, "latency_s": 30, "scaleout": 20_000},
+            "pipeline": 8_000, "latency_s": 30, "scaleout": 20_000, "api_s": 30},
 }
-STEPS = ("passthrough", "forward", "model", "nonml", "pipeline", "scaleout")
+STEPS = ("passthrough", "forward", "model", "nonml", "pipeline", "scaleout", "api")
 
 
 def _broker(log_dir: Path):
@@ -118,6 +121,13 @@ def run(quick: bool = False, progress=print, only: tuple[str, ...] = STEPS) -> d
         out["nonml_ratio"] = nonml["posts_per_s"] / out["faust_forward_posts_per_s"]
     if full and out["model_posts_per_s"]:
         out["pipeline_ratio"] = full["posts_per_s"] / out["model_posts_per_s"]
+    api = out.get("api")
+    if api:
+        out["api_requests_per_s"] = api["requests_per_s"]
+        out["api_p99_s"] = api["p99_s"]
+        out["api_lexical_requests_per_s"] = api["lexical_requests_per_s"]
+        if out["model_posts_per_s"]:
+            out["api_ratio"] = api["requests_per_s"] / out["model_posts_per_s"]
     out["elapsed_s"] = time.perf_counter() - started
     return out
 
@@ -173,12 +183,25 @@ def _scaleout(out: dict, size: dict, tmp: Path) -> None:
                        "ratio": rates[1] / rates[0]}
 
 
+def _api(out: dict, size: dict, tmp: Path) -> None:
+    from bench import api
+
+    values, _ = make_corpus(2_000, seed=8)
+    b = _broker(tmp)
+    try:
+        out["api"] = api.measure(b.url, tmp, texts_of(values), duration_s=size["api_s"],
+                                 latency_s=size["api_s"])
+    finally:
+        b.stop()
+
+
 TITLES = {"passthrough": "raw pass-through (aiokafka)", "forward": "bare Faust forward",
           "model": "bare embedding model (and torch fp32 for reference)",
           "nonml": "Vigil without embeddings", "pipeline": "Vigil full pipeline",
-          "scaleout": "Vigil without embeddings, 1 worker vs 2"}
+          "scaleout": "Vigil without embeddings, 1 worker vs 2",
+          "api": "vigil serve, 32 concurrent clients (embeddings, then lexical only)"}
 STEP_FUNCS = {"passthrough": _passthrough, "forward": _forward, "model": _model,
-              "nonml": _nonml, "pipeline": _pipeline, "scaleout": _scaleout}
+              "nonml": _nonml, "pipeline": _pipeline, "scaleout": _scaleout, "api": _api}
 
 
 def table(r: dict) -> str:
@@ -203,11 +226,17 @@ def table(r: dict) -> str:
         so = r["scaleout"]
         rows.append(("… 1 worker → 2 workers (non-ML)", f"{f(so['one_worker_posts_per_s'])} → "
                      f"{f(so['two_workers_posts_per_s'])} (×{so['ratio']:.2f})", "", "", ""))
+    if r.get("api"):
+        a = r["api"]
+        rows.append(("vigil serve (requests/s, 1 comment each)", f(a["requests_per_s"]),
+                     f"p50 {f(a['p50_s'], ' s')}, p99 {f(a['p99_s'], ' s')} at half load", "",
+                     f"lexical only: {f(a['lexical_requests_per_s'])} requests/s"))
     head = ("path", "posts/s", "→ scored p50/p95/p99", "→ escalation p50/p95/p99",
             "CPU per 1k posts, peak RSS")
     lines = [" | ".join(head), " | ".join("---" for _ in head)] + [" | ".join(row) for row in rows]
     lines.append(f"\nnonml_ratio {f(r['nonml_ratio'])} (target ≥ 0.70), pipeline_ratio "
                  f"{f(r['pipeline_ratio'])} (target ≥ 0.85); model "
-                 f"{f(r.get('model_speedup_vs_fp32'))}× torch fp32 (target ≥ 2.5); "
+                 f"{f(r.get('model_speedup_vs_fp32'))}× torch fp32 (target ≥ 2.5); api_ratio "
+                 f"{f(r.get('api_ratio'))} (target ≥ 0.8); "
                  f"{r['machine']}; {r['elapsed_s']:.0f} s")
     return "\n".join(lines)

@@ -49,6 +49,9 @@ class Settings:
     # --- web / metrics ---------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    # vigil serve (the Perspective-compatible API): loopback unless told otherwise
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
     # --- logging ---------------------------------------------------------------
     log_level: str = "info"
     log_format: str = "auto"  # auto | json | console

@@ -321,6 +321,18 @@ def pipeline() -> dict:
         panel("Notifications pending", "Fetched and not yet settled: a retry that lasts is an "
               "outage at the notifier.",
               target("max by (route) (vigil_notification_pending)", "{{route}}"), w=6),
+        row("Scoring API (vigil serve)"),
+        panel("API requests by outcome", "comments:analyze and comments:suggestscore: ok, or "
+              "the error status (invalid_argument, permission_denied, resource_exhausted...).",
+              target(f"sum by (method, outcome) (rate(vigil_api_requests_total{RATE}))",
+                     "{{method}} {{outcome}}"), unit="reqps"),
+        panel("API latency p99", "Request received -> answered, by method.",
+              target("histogram_quantile(0.99, sum by (le, method) (rate("
+                     f"vigil_api_request_duration_seconds_bucket{RATE})))", "{{method}}"),
+              unit="s", w=6),
+        panel("API batch size p50", "Texts per model call: concurrent requests share one.",
+              target("histogram_quantile(0.5, sum by (le) (rate("
+                     f"vigil_api_batch_texts_bucket{RATE})))", "texts"), w=6),
         panel("Toxicity score distribution (time range)", "How scores spread; a shift means "
               "the community or the model changed.",
               target(f"sum by (le) (increase(vigil_toxicity_score_bucket{RANGE}))", "{{le}}",

@@ -54,6 +54,18 @@ CALLBACK_UPDATES = Counter(
     "vigil_callback_message_updates_total",
     "Chat messages replaced after a click (Slack's response_url), by result.",
     ["tool", "result"], registry=REGISTRY)
+API_REQUESTS = Counter(
+    "vigil_api_requests_total",
+    "vigil serve requests, by method (analyze, suggestscore) and outcome (ok, or the "
+    "error status in lower case).", ["method", "outcome"], registry=REGISTRY)
+API_SECONDS = Histogram(
+    "vigil_api_request_duration_seconds", "vigil serve: request received -> answered.",
+    ["method"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5),
+    registry=REGISTRY)
+API_BATCH_TEXTS = Histogram(
+    "vigil_api_batch_texts", "vigil serve: texts per model call (requests micro-batched, "
+    "sentences of span annotations included).", buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+    registry=REGISTRY)
 POSTS_DEAD_LETTERED = Counter(
     "vigil_posts_dead_lettered_total", "Payloads sent to posts.dlq, by reason.",
     ["reason"], registry=REGISTRY)

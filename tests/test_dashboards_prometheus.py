@@ -23,6 +23,7 @@ import yaml
 
 from streams.broker import free_port
 from tests.test_callbacks_integration import SLACK_SECRET, slack_click, wait_healthy
+from tests.test_serve_integration import Serve
 from tests.conftest import (REPO, SAMPLE, Recorder, produce, sample_lines, start_worker,
                             stop_worker, total)
 from tests.test_reddit_connector import FakeReddit, post, start_connector
@@ -120,6 +121,9 @@ def observed(broker, tmp_path_factory):
     yt_port = free_port()
     yt_connector = youtube.start_connector(broker, tmp, fake_yt, metrics_port=yt_port,
                                            log="youtube.log")
+    # the scoring API, answering a Perspective client
+    (tmp / "api").mkdir()
+    api = Serve(broker, tmp / "api")
     prom_port = free_port()
     # the repo's rules as they are, but evaluated every scrape instead of every 30 s
     rules = tmp / "rules"
@@ -139,7 +143,9 @@ def observed(broker, tmp_path_factory):
         f"  - job_name: vigil-notifier\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{notify_port}']\n"
         f"  - job_name: vigil-connector\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{connect_port}', '127.0.0.1:{yt_port}']\n")
+        f"      - targets: ['127.0.0.1:{connect_port}', '127.0.0.1:{yt_port}']\n"
+        f"  - job_name: vigil-api\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{api.port}']\n")
     prom = subprocess.Popen(
         [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{prom_port}"],
@@ -158,6 +164,9 @@ def observed(broker, tmp_path_factory):
             assert time.monotonic() < deadline, "prometheus never became ready"
             time.sleep(0.3)
 
+        # a Perspective client's first requests, seconds before its last (rates need both)
+        api.analyze("thanks for the patch, it works now")
+        assert api.call("analyze", {"comment": {"text": "x"}, "requestedAttributes": {}})[0] == 400
         # the sample stream (8 h of posts) through the real file connector in ~10 s, so
         # that it spans several scrapes as live traffic would
         subprocess.run([sys.executable, "-m", "agents.cli", "connect", "file", "--input",
@@ -211,10 +220,12 @@ def observed(broker, tmp_path_factory):
         worker.wait_for(lambda m: total(m, "vigil_platform_events_total") >= 2
                         and total(m, "vigil_moderator_labels_published_total") >= 1, timeout_s=60)
         recorder.wait(lambda: recorder.accepted("/respond"), timeout_s=30)
+        api.analyze("the servers are down again")  # a request between scrapes, for rates
         time.sleep(6 * SCRAPE_S)  # a few scrapes and rule evaluations after the last post
         yield {"port": prom_port, "start": started, "end": time.time(), "worker": worker,
                "log": tmp / "prometheus.log"}
     finally:
+        api.stop()
         for proc in (prom, notifier, connector, yt_connector):
             proc.terminate()
             try:
@@ -231,8 +242,8 @@ def test_prometheus_scrapes_both_targets_and_loads_the_rules(observed):
     port = observed["port"]
     targets = _get(port, "/api/v1/targets")["data"]["activeTargets"]
     assert sorted((t["labels"]["job"], t["health"]) for t in targets) == [
-        ("vigil-connector", "up"), ("vigil-connector", "up"), ("vigil-notifier", "up"),
-        ("vigil-worker", "up")], targets
+        ("vigil-api", "up"), ("vigil-connector", "up"), ("vigil-connector", "up"),
+        ("vigil-notifier", "up"), ("vigil-worker", "up")], targets
     groups = _get(port, "/api/v1/rules")["data"]["groups"]
     rules = [r for g in groups for r in g["rules"]]
     assert len(rules) >= 13

@@ -167,6 +167,10 @@ def _route_secrets(service: dict) -> set[str]:
         if source.endswith(".toml") and "notifications" in source:
             for route in load_routes(ROOT / source):
                 names |= {v for k, v in route.settings.items() if k.endswith("_env")}
+            # and its [callbacks] table's (clicks and PagerDuty webhooks)
+            for k, v in tomllib.loads((ROOT / source).read_text()).get("callbacks", {}).items():
+                if k.endswith("_env"):
+                    names |= {v} if isinstance(v, str) else set(v)
         if source.endswith(".toml") and "connectors" in source:
             command = service.get("command", [])
             table = tomllib.loads((ROOT / source).read_text())[command[command.index("connect") + 1]]
