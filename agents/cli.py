@@ -10,6 +10,7 @@
     vigil feedback ID --community C --label L     one moderator label, for scripts
     vigil serve [--host H] [--port N]  the Perspective-compatible scoring API
     vigil keys create NAME [--qps Q] | revoke NAME | list   API keys for vigil serve
+    vigil users add|remove|role|list NAME ...  who may use the on-call console
     vigil replay INPUT --out DIR     the pipeline offline over a file (or --topic range)
     vigil schemas write|check        JSON Schemas of the records that leave Vigil
     vigil eval toxicity --data F ... ROC-AUC, PR-AUC, F1 as shipped and after feedback
@@ -257,6 +258,38 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """The console's users: passwords hashed with Argon2id, a role, their communities."""
+    import getpass
+    import json
+
+    from agents.console.auth import UserStore
+
+    store = UserStore(Path(_settings(args).data_dir) / "console_users.json")
+    communities = tuple(c.strip() for c in (args.communities or "*").split(",") if c.strip())
+    try:
+        if args.action == "list":
+            for u in store.list():
+                print(json.dumps({"name": u.name, "role": u.role, "communities": list(u.communities)}))
+            return 0
+        if not args.name:
+            raise ValueError("name the user")
+        if args.action == "add":
+            password = (sys.stdin.readline().rstrip("\n") if args.password_stdin
+                        else getpass.getpass(f"password for {args.name}: "))
+            store.add(args.name, password, args.role or "viewer", communities)
+        elif args.action == "remove":
+            if not store.remove(args.name):
+                raise ValueError(f"no user {args.name!r}")
+        else:
+            store.set_role(args.name, args.role or "viewer",
+                           communities if args.communities else None)
+    except ValueError as exc:
+        print(f"vigil users: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_notify(args: argparse.Namespace) -> int:
     """Deliver escalations to the routes in --routes until SIGINT/SIGTERM."""
     import asyncio
@@ -499,6 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", nargs="?", help="the key's name (create, revoke)")
     sp.add_argument("--qps", type=float, default=1.0, help="requests per second (create)")
     sp.set_defaults(fn=cmd_keys)
+
+    sp = sub.add_parser("users", help="who may use the on-call console")
+    sp.add_argument("action", choices=("add", "remove", "role", "list"))
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--role", choices=("viewer", "moderator", "admin"))
+    sp.add_argument("--communities", help="comma-separated (default: all, '*')")
+    sp.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    sp.set_defaults(fn=cmd_users)
 
     sp = with_broker(sub.add_parser("feedback", help="send one moderator label (for scripts)"))
     sp.add_argument("post_id", help="the post's id as on posts.scored (a trend's: any text)")

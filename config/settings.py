@@ -52,6 +52,9 @@ class Settings:
     # vigil serve (the Perspective-compatible API): loopback unless told otherwise
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # the console behind single sign-on: trust this header only from this proxy address
+    console_trusted_proxy: str = ""
+    console_user_header: str = "X-Forwarded-User"
     # --- logging ---------------------------------------------------------------
     log_level: str = "info"
     log_format: str = "auto"  # auto | json | console

@@ -51,6 +51,7 @@ class Draft:
     resolve: bool = False
     acknowledge: bool = False  # on-call took it: say so once, keep the incident open
     reassign: bool = False  # handed to someone else: no longer acknowledged, still open
+    annotate: bool = False  # on-call's note on the incident's timeline: nothing else changes
 
 
 @dataclass
@@ -95,11 +96,12 @@ class IncidentLedger:
             state.acknowledged_by = draft.evidence.get("acknowledged_by") or "on-call"
             self._remember(state, source_id)
             return state, "acknowledged"
-        if draft.reassign:
+        if draft.reassign or draft.annotate:
             if state is None or state.status == "resolved":
                 return state, None
-            state.status = "updated"
-            state.acknowledged_by = ""  # the new holder acknowledges anew
+            if draft.reassign:
+                state.status = "updated"
+                state.acknowledged_by = ""  # the new holder acknowledges anew
             self._remember(state, source_id)
             return state, "updated"
         if draft.resolve:
@@ -163,7 +165,7 @@ def quiet_resolve_draft(state: IncidentState, now_ts: float, quiet_s: float) -> 
 
 
 #: what on-call can do to an incident from outside (``incidents.actions``)
-INCIDENT_ACTIONS = ("acknowledge", "resolve", "reassign")
+INCIDENT_ACTIONS = ("acknowledge", "resolve", "reassign", "note")
 
 
 def action_draft(state: Optional[IncidentState], action: str, actor: str,
@@ -194,8 +196,12 @@ def action_draft(state: Optional[IncidentState], action: str, actor: str,
         return None, "already_acknowledged"
     if action == "resolve" and state.type == "trend":
         return None, "trend_resolves_itself"
-    done = {"acknowledge": "Acknowledged", "resolve": "Resolved", "reassign": "Reassigned"}[action]
-    by = {"acknowledge": "acknowledged_by", "resolve": "resolved_by", "reassign": "reassigned_by"}
+    if action == "note" and not note.strip():
+        return None, "empty_note"
+    done = {"acknowledge": "Acknowledged", "resolve": "Resolved", "reassign": "Reassigned",
+            "note": "Note"}[action]
+    by = {"acknowledge": "acknowledged_by", "resolve": "resolved_by", "reassign": "reassigned_by",
+          "note": "noted_by"}
     return Draft(
         dedup_key=state.dedup_key, type=state.type, severity=state.severity,
         community=state.community, platform=state.platform, title=state.title,
@@ -203,12 +209,14 @@ def action_draft(state: Optional[IncidentState], action: str, actor: str,
         recommended_action={
             "acknowledge": "On-call has it; further occurrences still update it.",
             "resolve": "Nothing further unless it starts again.",
-            "reassign": "Handed over: the new holder acknowledges it."}[action],
+            "reassign": "Handed over: the new holder acknowledges it.",
+            "note": "See the note."}[action],
         evidence={by[action]: actor, "note": note, "occurrence_count": state.occurrence_count,
                   "action_source": source},
         # the incident's own time: an action must not move the event clock
         event_ts=state.last_seen, resolve=action == "resolve",
-        acknowledge=action == "acknowledge", reassign=action == "reassign"), ""
+        acknowledge=action == "acknowledge", reassign=action == "reassign",
+        annotate=action == "note"), ""
 
 
 def feed_draft(*, community: str, platform: str, change: str, dead: int, total: int,

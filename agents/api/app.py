@@ -4,6 +4,7 @@
     POST /v1alpha1/comments:suggestscore   SuggestCommentScore: a label on moderation.feedback
     GET  /openapi.json                     the contract (committed: agents/api/openapi.json)
     GET  /healthz, /metrics
+    /console/...                           the on-call console (:mod:`agents.console`)
 
 A client built for Perspective changes only its endpoint (and key). Every request is
 authenticated first (``?key=`` or ``Authorization: Bearer``; :mod:`agents.api.keys`),
@@ -64,6 +65,9 @@ class Service:
         self.bootstrap = producer_bootstrap
         self.languages = None
         self._producer = None
+        from agents.console.routes import Console
+
+        self.console = Console(settings, self.send, self.pseudonymize)
 
     # -- start/stop -------------------------------------------------------------------
     async def start(self, app: web.Application) -> None:
@@ -76,8 +80,15 @@ class Service:
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
                                           client_id="vigil-serve")
         await self._producer.start()
+        await self.console.feed.start()
+
+    async def send(self, topic: str, key: bytes, record) -> None:
+        """One record on the broker (acks=all) before the caller answers."""
+        future = await self._producer.send(topic, record.dumps(), key=key)
+        await asyncio.wait_for(future, timeout=10)
 
     async def stop(self, app: web.Application) -> None:
+        await self.console.feed.stop()
         await self.batcher.stop()
         await self.learner.stop()
         if self._producer is not None:
@@ -156,9 +167,7 @@ class Service:
             moderator_id=self.pseudonymize("api", key.name), time=to_iso(time.time()),
             text=req.text, source="api",
             idempotency_key=idempotency_key("api", key.name, community, post_id, label))
-        future = await self._producer.send("moderation.feedback", fb.dumps(),
-                                           key=community.encode())
-        await asyncio.wait_for(future, timeout=10)
+        await self.send("moderation.feedback", community.encode(), fb)
         out = {"detectedLanguages": detected, "requestedLanguages": list(req.languages)}
         if req.client_token is not None:
             out["clientToken"] = req.client_token
@@ -220,4 +229,5 @@ def build_app(settings: Settings, keys: KeyStore) -> web.Application:
     app.router.add_get("/openapi.json", lambda _: web.FileResponse(OPENAPI))
     app.router.add_get("/healthz", lambda _: web.json_response({"ok": True}))
     app.router.add_get("/metrics", _metrics)
+    service.console.routes(app)  # the on-call console, on the same port
     return app

@@ -1,0 +1,63 @@
+"""The console's incidents: ``escalations`` read from the start by a consumer assigned
+every partition, folded into an :class:`~models.incident_board.IncidentBoard`, and each
+change pushed to the open pages (server-sent events) that may see its community."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Optional
+
+import structlog
+
+from models.incident_board import Incident, IncidentBoard
+from streams.assigned import assign_every_partition
+
+__all__ = ["BoardFeed"]
+
+log = structlog.get_logger("vigil.console")
+
+
+class BoardFeed:
+    def __init__(self, bootstrap: str, board: Optional[IncidentBoard] = None):
+        self.bootstrap = bootstrap
+        self.board = board or IncidentBoard()
+        self.listeners: set[asyncio.Queue] = set()
+        self._task: Optional[asyncio.Task] = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        # earliest: an empty topic's partitions must not reset to "latest" past the first
+        # escalations (Tansu answers offsets of empty partitions oddly; ENVIRONMENT.md)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                    enable_auto_commit=False, client_id="vigil-console",
+                                    auto_offset_reset="earliest",
+                                    fetch_max_wait_ms=100, max_partition_fetch_bytes=4 << 20)
+        await consumer.start()
+        await assign_every_partition(consumer, "escalations", wait_s=30.0)
+        self._task = asyncio.create_task(self._run(consumer), name="console-feed")
+
+    async def _run(self, consumer) -> None:
+        try:
+            while True:
+                for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
+                    for r in records:
+                        try:
+                            inc = self.board.apply(json.loads(r.value))
+                        except (ValueError, KeyError, TypeError):
+                            continue
+                        if inc is not None:
+                            self._notify(inc)
+        finally:
+            await consumer.stop()
+
+    def _notify(self, inc: Incident) -> None:
+        for q in list(self.listeners):
+            if q.qsize() < 1000:  # a stalled page misses updates, never holds the feed
+                q.put_nowait(inc)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

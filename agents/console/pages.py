@@ -1,0 +1,140 @@
+"""The console's HTML: server-rendered, escaped, no external resources; one small script
+(``static/console.js``) for live updates and one-click actions. Landmarks, labels and
+buttons a screen reader can name; a table that stacks on a phone (``static/console.css``).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Iterable, Optional
+from urllib.parse import quote, urlencode
+
+from agents.console.auth import User
+from models.incident_board import Filters, Incident
+
+__all__ = ["page", "login_page", "list_page", "rows", "incident_page"]
+
+TYPES = ("moderation", "safety", "trend", "pipeline")
+SEVERITIES = ("critical", "high", "medium", "low")
+STATUSES = ("open", "triggered", "updated", "acknowledged", "resolved")
+
+
+def page(title: str, body: str, *, user: Optional[User] = None, csrf: str = "") -> str:
+    who = (f'<span class="who">{escape(user.name)} ({escape(user.role)})</span>'
+           f'<form method="post" action="/console/logout"><input type="hidden" name="csrf" '
+           f'value="{escape(csrf)}"><button>Log out</button></form>') if user else ""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="csrf" content="{escape(csrf)}"><title>{escape(title)} · Vigil</title>'
+            f'<link rel="stylesheet" href="/console/static/console.css"></head><body>'
+            f'<header><a href="/console" class="brand">Vigil</a>{who}</header>'
+            f'<main id="main">{body}</main><script src="/console/static/console.js"></script>'
+            f'</body></html>')
+
+
+def login_page(error: str = "") -> str:
+    err = f'<p role="alert" class="error">{escape(error)}</p>' if error else ""
+    return page("Log in", f'<h1>Log in</h1>{err}<form method="post" action="/console/login">'
+                          f'<label>User <input name="user" autocomplete="username" required></label>'
+                          f'<label>Password <input name="password" type="password" '
+                          f'autocomplete="current-password" required></label>'
+                          f'<button type="submit">Log in</button></form>')
+
+
+def _select(name: str, label: str, options: Iterable[str], chosen: str) -> str:
+    opts = "".join(f'<option value="{escape(o)}"{" selected" if o == chosen else ""}>'
+                   f'{escape(o or "any")}</option>' for o in ("", *options))
+    return f'<label>{label} <select name="{name}">{opts}</select></label>'
+
+
+def rows(incidents: list[Incident]) -> str:
+    out = []
+    for inc in incidents:
+        e = inc.latest
+        href = "/console/incident?key=" + quote(inc.dedup_key, safe="")
+        out.append(
+            f'<tr data-key="{escape(inc.dedup_key)}" class="sev-{escape(e.get("severity", ""))}">'
+            f'<td data-label="Severity">{escape(e.get("severity", ""))}</td>'
+            f'<td data-label="Status" class="status">{escape(inc.status)}</td>'
+            f'<td data-label="Incident"><a href="{href}">{escape(e.get("title", ""))}</a>'
+            f'<div class="muted">{escape(e.get("summary", ""))}</div></td>'
+            f'<td data-label="Community">{escape(e.get("community", ""))} '
+            f'<span class="muted">{escape(e.get("platform", ""))} · {escape(e.get("type", ""))}</span></td>'
+            f'<td data-label="Seen">{escape(e.get("first_seen", ""))} → {escape(e.get("last_seen", ""))}'
+            f' <span class="muted">×{int(e.get("occurrence_count") or 0)}</span></td>'
+            f'<td data-label="Acknowledged by">{escape(inc.acknowledged_by)}</td></tr>')
+    return "".join(out) or '<tr><td colspan="6">No incidents match.</td></tr>'
+
+
+def list_page(user: User, csrf: str, incidents: list[Incident], f: Filters, communities: list[str],
+              platforms: list[str]) -> str:
+    chosen = next(iter(f.communities)) if f.communities and len(f.communities) == 1 else ""
+    filters = (f'<form class="filters" method="get" action="/console" aria-label="Filter incidents">'
+               + _select("community", "Community", communities, chosen)
+               + _select("platform", "Platform", platforms, f.platform)
+               + _select("type", "Type", TYPES, f.type)
+               + _select("severity", "Severity", SEVERITIES, f.severity)
+               + _select("status", "Status", STATUSES, f.status)
+               + '<button type="submit">Filter</button></form>')
+    query = urlencode({k: v for k, v in (("community", chosen), ("platform", f.platform),
+                                         ("type", f.type), ("severity", f.severity),
+                                         ("status", f.status)) if v})
+    return page("Incidents", f'<h1>Incidents</h1>{filters}'
+                             f'<table id="incidents" data-rows="/console/rows?{escape(query)}">'
+                             f'<caption class="sr-only">Open first, most severe first, newest first'
+                             f'</caption><thead><tr><th>Severity</th><th>Status</th><th>Incident</th>'
+                             f'<th>Community</th><th>Seen</th><th>Acknowledged by</th></tr></thead>'
+                             f'<tbody aria-live="polite">{rows(incidents)}</tbody></table>',
+                user=user, csrf=csrf)
+
+
+def _button(verb: str, text: str, community: str, ref: str, enabled: bool) -> str:
+    if not enabled:
+        return ""
+    return (f'<button class="act" data-verb="{verb}" data-community="{escape(community)}" '
+            f'data-ref="{escape(ref)}">{escape(text)}</button>')
+
+
+def incident_page(user: User, csrf: str, inc: Incident) -> str:
+    e, ev = inc.latest, inc.latest.get("evidence") or {}
+    c, act = e.get("community", ""), user.may_act(e.get("community", ""))
+    actions = ""
+    if inc.open and act:
+        actions = ('<div class="actions" role="group" aria-label="Incident actions">'
+                   + ("" if inc.acknowledged_by else _button("ack", "Acknowledge", c, inc.dedup_key, True))
+                   + ("" if e.get("type") == "trend" else _button("resolve", "Resolve", c, inc.dedup_key, True))
+                   + '<label>Note <input id="note" maxlength="500"></label>'
+                   + _button("note", "Add note", c, inc.dedup_key, True) + '</div>')
+    posts = ""
+    for i, (pid, snippet) in enumerate(zip(ev.get("post_ids") or [], ev.get("snippets") or [])):
+        label = ("" if e.get("type") == "trend" else
+                 _button("toxic", "Toxic", c, pid, act) + _button("not_toxic", "Not toxic", c, pid, act))
+        posts += (f'<li><blockquote data-post="{escape(str(pid))}">{escape(str(snippet))}</blockquote>'
+                  f'<div class="muted">post {escape(str(pid))}'
+                  + (f' · author {escape(str(ev.get("author_id")))}' if ev.get("author_id") and i == 0 else "")
+                  + '</div>' + label + '</li>')
+    facts = "".join(f'<dt>{escape(k)}</dt><dd data-fact="{escape(k)}">{escape(str(v))}</dd>' for k, v in (
+        ("Status", inc.status), ("Severity", e.get("severity")), ("Community", c),
+        ("Platform", e.get("platform")), ("Type", e.get("type")),
+        ("First seen", e.get("first_seen")), ("Last seen", e.get("last_seen")),
+        ("Occurrences", e.get("occurrence_count")), ("Acknowledged by", inc.acknowledged_by or "—"),
+        ("Toxicity", ev.get("toxicity", "—")), ("Terms", ", ".join(ev.get("terms") or ev.get("top_terms") or [])),
+        ("Earlier posts by this author", len(ev.get("history_post_ids") or []))) if v is not None)
+    trend = ""
+    if e.get("type") == "trend" and ev.get("trend_id"):
+        trend = ('<div class="actions" role="group" aria-label="Trend verdict">'
+                 + _button("real", "Real", c, ev["trend_id"], act)
+                 + _button("false_alarm", "False alarm", c, ev["trend_id"], act) + '</div>'
+                 + f'<p>volume {escape(str(ev.get("volume")))} against a baseline of '
+                 f'{escape(str(ev.get("baseline")))}, sentiment {escape(str(ev.get("sentiment")))}</p>')
+    history = "".join(f'<li><time>{escape(str(h["at"]))}</time> {escape(h["status"])}'
+                      + (f' by {escape(h["by"])}' if h["by"] else "")
+                      + (f' via {escape(h["source"])}' if h.get("source") else "")
+                      + f' — {escape(h["summary"])}</li>' for h in inc.history)
+    return page(e.get("title", "Incident"),
+                f'<h1 data-key="{escape(inc.dedup_key)}">{escape(e.get("title", ""))}</h1>'
+                f'<p>{escape(e.get("summary", ""))}</p><p><strong>Recommended:</strong> '
+                f'{escape(e.get("recommended_action", ""))} · <a href="{escape(e.get("runbook_url", ""))}">'
+                f'Runbook</a></p><p role="status" id="applied" aria-live="polite"></p>{actions}'
+                f'<dl class="facts" id="facts">{facts}</dl>{trend}<h2>Evidence</h2><ul class="posts">{posts}</ul>'
+                f'<h2>History</h2><ol id="history">{history}</ol>', user=user, csrf=csrf)

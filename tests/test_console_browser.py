@@ -1,0 +1,128 @@
+"""The on-call console in a real headless Chromium (issue 18): log in, see an incident a
+live worker raised from posts on the real broker, open it, acknowledge it with one click
+and see the status change on the page and on ``escalations``; a viewer cannot act; an
+action without the CSRF token, or in another community, is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, produce, start_worker, stop_worker
+from tests.test_notify_integration import escalations_for, toxic_burst
+from tests.test_serve_integration import Serve
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+PASSWORD = "correct horse battery"
+SHOTS = REPO / "var" / "screenshots"
+
+
+def add_user(serve: Serve, name: str, role: str, communities: str = "*") -> None:
+    done = subprocess.run([sys.executable, "-m", "agents.cli", "users", "add", name, "--role", role,
+                           "--communities", communities, "--password-stdin"], input=PASSWORD + "\n",
+                          env=serve.env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def login(browser, serve: Serve, name: str):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(serve.url + "/console")
+    assert page.url.endswith("/console/login")  # not logged in: sent to the login page
+    page.get_by_label("User").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(serve.url + "/console")
+    return context, page
+
+
+def test_acknowledge_from_the_console_and_who_may_not(broker, tmp_path, browser):
+    worker = start_worker(broker, tmp_path, VIGIL_INCIDENT_QUIET_S="86400")
+    (tmp_path / "serve").mkdir()
+    serve = Serve(broker, tmp_path / "serve")
+    try:
+        add_user(serve, "maya", "moderator", "r/console")
+        add_user(serve, "vic", "viewer")
+        add_user(serve, "otto", "moderator", "r/elsewhere")
+        produce(broker.bootstrap, toxic_burst("troll", "r/console", 0)[:2])
+        first = escalations_for(broker, "r/console", lambda es: len(es) >= 1)[0]
+
+        context, page = login(browser, serve, "maya")
+        key = first["dedup_key"]
+        row = page.locator(f'tr[data-key="{key}"]')
+        row.wait_for(timeout=30_000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "console-incidents.png"), full_page=True)
+        row.get_by_role("link").click()
+        page.locator(f'h1[data-key="{key}"]').wait_for()
+        assert "you" in page.locator("ul.posts").inner_text()  # the evidence post
+        page.screenshot(path=str(SHOTS / "console-incident.png"), full_page=True)
+        page.get_by_role("button", name="Acknowledge").click()
+        # applied once the worker's escalation comes back: the page reloads with it
+        page.locator('dd[data-fact="Status"]', has_text="acknowledged").wait_for(timeout=30_000)
+        acked = escalations_for(broker, "r/console", lambda es: any(e["status"] == "acknowledged"
+                                                                     for e in es))
+        ack = next(e for e in acked if e["status"] == "acknowledged")
+        assert ack["evidence"]["action_source"] == "console"
+        assert ack["evidence"]["acknowledged_by"] not in ("maya", "")  # a pseudonym
+        history = page.locator("#history").inner_text()
+        assert "acknowledged" in history and "console" in history
+
+        # an action without the CSRF token is refused, with it the session's works
+        body = {"verb": "note", "community": "r/console", "ref": first["dedup_key"], "note": "x"}
+        no_csrf = page.request.post(serve.url + "/console/act", data=json.dumps(body),
+                                    headers={"Content-Type": "application/json"})
+        assert no_csrf.status == 403
+        context.close()
+
+        # a viewer sees no buttons and cannot act even with the session's own token
+        context, page = login(browser, serve, "vic")
+        page.goto(serve.url + "/console/incident?key=" + key)
+        page.locator(f'h1[data-key="{key}"]').wait_for()
+        assert page.get_by_role("button", name="Resolve").count() == 0
+        csrf = page.locator('meta[name="csrf"]').get_attribute("content")
+        denied = page.request.post(serve.url + "/console/act", data=json.dumps(
+            {**body, "verb": "resolve"}), headers={"Content-Type": "application/json",
+                                                   "X-CSRF-Token": csrf})
+        assert denied.status == 403
+        context.close()
+
+        # a moderator of another community cannot act here, nor see it
+        context, page = login(browser, serve, "otto")
+        assert page.locator(f'tr[data-key="{key}"]').count() == 0
+        csrf = page.locator('meta[name="csrf"]').get_attribute("content")
+        elsewhere = page.request.post(serve.url + "/console/act", data=json.dumps(
+            {**body, "verb": "resolve"}), headers={"Content-Type": "application/json",
+                                                   "X-CSRF-Token": csrf})
+        assert elsewhere.status == 403
+        context.close()
+        statuses = [e["status"] for e in escalations_for(broker, "r/console",
+                                                         lambda es, n=len(acked): len(es) >= n)]
+        assert "resolved" not in statuses
+        audit = [json.loads(x) for x in (tmp_path / "serve" / "data" / "console_audit.jsonl")
+                 .read_text().splitlines()]
+        assert [(a["user"], a["outcome"]) for a in audit] == [
+            ("maya", "applied"), ("maya", "refused_csrf"), ("vic", "refused_forbidden"),
+            ("otto", "refused_forbidden")]
+    finally:
+        serve.stop()
+        stop_worker(worker)
