@@ -126,3 +126,44 @@ def test_acknowledge_from_the_console_and_who_may_not(broker, tmp_path, browser)
     finally:
         serve.stop()
         stop_worker(worker)
+
+
+def test_a_community_teaches_its_norms_from_the_review_queue_with_the_keyboard(broker, tmp_path,
+                                                                                browser):
+    from tests.conftest import total
+    from tests.test_feedback_integration import BANTER, post, scored_by_id
+
+    worker = start_worker(broker, tmp_path)
+    (tmp_path / "serve").mkdir()
+    serve = Serve(broker, tmp_path / "serve")
+    try:
+        add_user(serve, "mia", "moderator", "r/metalheads")
+        rounds = [(f"q{r}-{i}", text) for r in range(2) for i, text in enumerate(BANTER)]
+        produce(broker.bootstrap, [post(pid, "r/metalheads", text, k)
+                                   for k, (pid, text) in enumerate(rounds)])
+        before = scored_by_id(broker.bootstrap, {pid for pid, _ in rounds})
+        context, page = login(browser, serve, "mia")
+        page.goto(serve.url + "/console/review?community=r%2Fmetalheads")
+        items = page.locator("li.review")
+        items.first.wait_for(timeout=30_000)
+        n = items.count()
+        assert n >= 12, n
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "console-review.png"), full_page=True)
+        for _ in range(n):  # the keyboard only: "n" = not toxic, then the next post
+            page.keyboard.press("n")
+        page.wait_for_function(f"document.querySelectorAll('li.review.done').length >= {n}")
+        worker.wait_for(lambda m: total(m, "vigil_feedback_labels_total", outcome="learned") >= n)
+        # the same banter later: the community's own norm now weighs in
+        later = [post(f"later-{i}", "r/metalheads", text, 1000 + i) for i, text in enumerate(BANTER[:5])]
+        produce(broker.bootstrap, later)
+        after = scored_by_id(broker.bootstrap, {f"later-{i}" for i in range(5)})
+        was = [before[f"q0-{i}"]["toxicity"] for i in range(5)]
+        now = [after[f"later-{i}"]["toxicity"] for i in range(5)]
+        assert sum(now) < sum(was) - 0.5, (was, now)
+        page.reload()
+        assert "labels learnt in r/metalheads" in page.locator("#stats").inner_text()
+        context.close()
+    finally:
+        serve.stop()
+        stop_worker(worker)

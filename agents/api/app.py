@@ -67,7 +67,7 @@ class Service:
         self._producer = None
         from agents.console.routes import Console
 
-        self.console = Console(settings, self.send, self.pseudonymize)
+        self.console = Console(settings, self.send, self.pseudonymize, self._community_stats)
 
     # -- start/stop -------------------------------------------------------------------
     async def start(self, app: web.Application) -> None:
@@ -100,6 +100,11 @@ class Service:
 
         self.pipeline.load_models()
         self.languages = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+    def _community_stats(self, community: str) -> dict:
+        """What this process's model has learnt for a community (read, not changed)."""
+        model = self.pipeline.score.toxicity
+        return {"labels": model.guard._labels.get(community, 0), "trust": model.guard.beta(community)}
 
     # -- on the inference thread ------------------------------------------------------
     def _score(self, texts: list[str], communities: list[str]) -> list[dict[str, float]]:

@@ -1,6 +1,8 @@
 """The console's incidents: ``escalations`` read from the start by a consumer assigned
 every partition, folded into an :class:`~models.incident_board.IncidentBoard`, and each
-change pushed to the open pages (server-sent events) that may see its community."""
+change pushed to the open pages (server-sent events) that may see its community. A
+second consumer reads ``posts.scored`` into the :class:`~models.review_queue.ReviewQueue`
+(from the start of the topic, bounded per community)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Optional
 import structlog
 
 from models.incident_board import Incident, IncidentBoard
+from models.review_queue import ReviewQueue
 from streams.assigned import assign_every_partition
 
 __all__ = ["BoardFeed"]
@@ -22,33 +25,43 @@ class BoardFeed:
     def __init__(self, bootstrap: str, board: Optional[IncidentBoard] = None):
         self.bootstrap = bootstrap
         self.board = board or IncidentBoard()
+        self.queue = ReviewQueue()
         self.listeners: set[asyncio.Queue] = set()
-        self._task: Optional[asyncio.Task] = None
+        self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
+        for topic, handle in (("escalations", self._escalation), ("posts.scored", self.queue.add)):
+            consumer = await self._consumer(topic)
+            self._tasks.append(asyncio.create_task(self._run(consumer, handle),
+                                                   name=f"console:{topic}"))
+
+    async def _consumer(self, topic: str):
         from aiokafka import AIOKafkaConsumer
 
         # earliest: an empty topic's partitions must not reset to "latest" past the first
-        # escalations (Tansu answers offsets of empty partitions oddly; ENVIRONMENT.md)
+        # records (Tansu answers offsets of empty partitions oddly; ENVIRONMENT.md)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                     enable_auto_commit=False, client_id="vigil-console",
                                     auto_offset_reset="earliest",
                                     fetch_max_wait_ms=100, max_partition_fetch_bytes=4 << 20)
         await consumer.start()
-        await assign_every_partition(consumer, "escalations", wait_s=30.0)
-        self._task = asyncio.create_task(self._run(consumer), name="console-feed")
+        await assign_every_partition(consumer, topic, wait_s=30.0)
+        return consumer
 
-    async def _run(self, consumer) -> None:
+    def _escalation(self, esc: dict) -> None:
+        inc = self.board.apply(esc)
+        if inc is not None:
+            self._notify(inc)
+
+    async def _run(self, consumer, handle) -> None:
         try:
             while True:
                 for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
                     for r in records:
                         try:
-                            inc = self.board.apply(json.loads(r.value))
+                            handle(json.loads(r.value))
                         except (ValueError, KeyError, TypeError):
                             continue
-                        if inc is not None:
-                            self._notify(inc)
         finally:
             await consumer.stop()
 
@@ -58,6 +71,6 @@ class BoardFeed:
                 q.put_nowait(inc)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from agents.console.auth import User
 from models.incident_board import Filters, Incident
 
-__all__ = ["page", "login_page", "list_page", "rows", "incident_page"]
+__all__ = ["page", "login_page", "list_page", "rows", "incident_page", "review_page"]
 
 TYPES = ("moderation", "safety", "trend", "pipeline")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -27,7 +27,8 @@ def page(title: str, body: str, *, user: Optional[User] = None, csrf: str = "") 
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="csrf" content="{escape(csrf)}"><title>{escape(title)} · Vigil</title>'
             f'<link rel="stylesheet" href="/console/static/console.css"></head><body>'
-            f'<header><a href="/console" class="brand">Vigil</a>{who}</header>'
+            f'<header><a href="/console" class="brand">Vigil</a>'
+            f'<a href="/console/review">Review queue</a>{who}</header>'
             f'<main id="main">{body}</main><script src="/console/static/console.js"></script>'
             f'</body></html>')
 
@@ -138,3 +139,34 @@ def incident_page(user: User, csrf: str, inc: Incident) -> str:
                 f'Runbook</a></p><p role="status" id="applied" aria-live="polite"></p>{actions}'
                 f'<dl class="facts" id="facts">{facts}</dl>{trend}<h2>Evidence</h2><ul class="posts">{posts}</ul>'
                 f'<h2>History</h2><ol id="history">{history}</ol>', user=user, csrf=csrf)
+
+
+def review_page(user: User, csrf: str, community: str, communities: list[str], items: list[dict],
+                stats: dict) -> str:
+    """Posts to label, most uncertain first; keys: j/k move, t toxic, n not toxic."""
+    choose = "".join(f'<li><a href="/console/review?community={quote(c, safe="")}"'
+                     f'{" aria-current=page" if c == community else ""}>{escape(c)}</a></li>'
+                     for c in communities)
+    if not community:
+        return page("Review queue", f'<h1>Review queue</h1><nav aria-label="Communities"><ul>'
+                                    f'{choose or "<li>Nothing to review yet.</li>"}</ul></nav>',
+                    user=user, csrf=csrf)
+    act = user.may_act(community)
+    head = (f'<p id="stats">{int(stats.get("labels", 0))} labels learnt in {escape(community)}; '
+            f'the learnt score is trusted at {float(stats.get("trust", 0.0)):.2f} '
+            f'(0: the shipped score only; it grows with labels that agree with it).</p>'
+            '<p class="muted">Keys: j / k next / previous, t toxic, n not toxic.</p>')
+    posts = "".join(
+        f'<li class="review" tabindex="0" data-post="{escape(str(p["post_id"]))}">'
+        f'<blockquote>{escape(p["text"])}</blockquote><div class="muted">score '
+        f'{p["toxicity"]:.2f} (threshold {p["threshold"]:.2f})'
+        + (f' · prior {p["prior"]:.2f}' if p.get("prior") is not None else "")
+        + (f' · learnt {p["learnt"]:.2f}' if p.get("learnt") is not None else "")
+        + f' · {escape(str(p.get("created_at") or ""))}</div>'
+        + _button("toxic", "Toxic", community, str(p["post_id"]), act)
+        + _button("not_toxic", "Not toxic", community, str(p["post_id"]), act) + '</li>'
+        for p in items)
+    return page(f"Review {community}", f'<h1>Review queue: {escape(community)}</h1>{head}'
+                                       f'<ol id="queue">{posts or "<li>Nothing to review.</li>"}</ol>'
+                                       f'<nav aria-label="Communities"><ul>{choose}</ul></nav>',
+                user=user, csrf=csrf)

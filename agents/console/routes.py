@@ -4,6 +4,7 @@
     GET  /console/rows            the list's rows, for live refresh
     GET  /console/incident?key=K  one incident
     GET  /console/events          server-sent events: an incident changed
+    GET  /console/review?community=C   posts to label, keyboard first
     POST /console/act             {verb, community, ref, note}: one action, JSON, CSRF header
     GET|POST /console/login, POST /console/logout
 
@@ -45,13 +46,14 @@ VERBS = {"ack": "acknowledge", "resolve": "resolve", "note": "note", "toxic": "t
 
 
 class Console:
-    def __init__(self, settings, send, pseudonymize):
+    def __init__(self, settings, send, pseudonymize, stats=lambda community: {}):
         data = Path(settings.data_dir)
         self.users = UserStore(data / "console_users.json")
         self.sessions, self.limiter = Sessions(), LoginLimiter()
         self.feed = BoardFeed(settings.bootstrap_servers)
         self.audit_path = data / "console_audit.jsonl"
         self.send, self.pseudonymize = send, pseudonymize  # send(topic, key, record) -> awaitable
+        self.stats = stats  # community -> {"labels", "trust"}: what the learnt model has
         self.streams: set = set()  # the tasks serving /console/events
         self.trusted_proxy = settings.console_trusted_proxy
         self.user_header = settings.console_user_header
@@ -62,6 +64,7 @@ class Console:
         r.add_get("/console/rows", self.rows)
         r.add_get("/console/incident", self.incident)
         r.add_get("/console/events", self.events)
+        r.add_get("/console/review", self.review)
         r.add_post("/console/act", self.act)
         r.add_get("/console/login", self.login_form)
         r.add_post("/console/login", self.login)
@@ -137,6 +140,19 @@ class Console:
                                                   csrf=csrf), status=404)
         return self._page(request, pages.incident_page(user, csrf, inc))
 
+    async def review(self, request: web.Request) -> web.Response:
+        user, csrf = self._need_user(request)
+        queue = self.feed.queue
+        communities = [c for c in queue.communities() if user.may_see(c)]
+        community = request.query.get("community", "")
+        if community and not user.may_see(community):
+            community = ""
+        items = []
+        for p in queue.items(community) if community else []:
+            items.append(p)
+        return self._page(request, pages.review_page(user, csrf, community, communities, items,
+                                                     self.stats(community) if community else {}))
+
     async def events(self, request: web.Request) -> web.StreamResponse:
         user, _ = self._need_user(request)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
@@ -200,7 +216,12 @@ class Console:
                                   idempotency_key=key), "incidents.actions"
         trend = verb in ("real", "false_alarm")
         text = None
-        if not trend:  # the post's words, from the incident that showed it
+        queued = next((p for p in self.feed.queue.items(community, limit=10**6)
+                       if p["post_id"] == ref), None) if not trend else None
+        if queued is not None:  # labelled from the review queue: it leaves it
+            text = queued["text"]
+            self.feed.queue.labelled(community, ref)
+        elif not trend:  # the post's words, from the incident that showed it
             for inc in self.feed.board.list(limit=10**9):
                 ev = inc.latest.get("evidence") or {}
                 if ref in (ev.get("post_ids") or []):

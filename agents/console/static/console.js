@@ -41,3 +41,28 @@
     });
   });
 })();
+
+// The review queue: j / k move between posts, t marks toxic, n not toxic.
+(function () {
+  "use strict";
+  var items = Array.prototype.slice.call(document.querySelectorAll("li.review"));
+  if (!items.length) { return; }
+  var at = 0;
+  items[0].focus();
+  document.addEventListener("keydown", function (ev) {
+    if (ev.target.tagName === "INPUT" || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    var current = items[at];
+    if (ev.key === "j" || ev.key === "k") {
+      at = Math.max(0, Math.min(items.length - 1, at + (ev.key === "j" ? 1 : -1)));
+      items[at].focus();
+    } else if ((ev.key === "t" || ev.key === "n") && current) {
+      var b = current.querySelector('button[data-verb="' + (ev.key === "t" ? "toxic" : "not_toxic") + '"]');
+      if (b && !b.disabled) {
+        b.click();
+        current.classList.add("done");
+        at = Math.min(items.length - 1, at + 1);
+        items[at].focus();
+      }
+    }
+  });
+})();
