@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from typing import Optional
 
 import structlog
@@ -19,6 +20,7 @@ from streams.assigned import assign_every_partition
 __all__ = ["BoardFeed"]
 
 log = structlog.get_logger("vigil.console")
+MAX_POSTS, MAX_TRENDS, MAX_POINTS = 200_000, 20_000, 200
 
 
 class BoardFeed:
@@ -26,11 +28,16 @@ class BoardFeed:
         self.bootstrap = bootstrap
         self.board = board or IncidentBoard()
         self.queue = ReviewQueue()
+        # what an incident page shows beside its escalation: the posts as scored (text,
+        # score, threshold, what fired) and each trend's volume and sentiment over time
+        self.posts: OrderedDict = OrderedDict()
+        self.trends: dict[str, list] = {}
         self.listeners: set[asyncio.Queue] = set()
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        for topic, handle in (("escalations", self._escalation), ("posts.scored", self.queue.add)):
+        for topic, handle in (("escalations", self._escalation), ("posts.scored", self._scored),
+                              ("signals.trends", self._trend)):
             consumer = await self._consumer(topic)
             self._tasks.append(asyncio.create_task(self._run(consumer, handle),
                                                    name=f"console:{topic}"))
@@ -47,6 +54,24 @@ class BoardFeed:
         await consumer.start()
         await assign_every_partition(consumer, topic, wait_s=30.0)
         return consumer
+
+    def _scored(self, scored: dict) -> None:
+        self.queue.add(scored)
+        post = scored.get("post") or {}
+        key = (post.get("community"), post.get("post_id"))
+        self.posts[key] = {"text": post.get("text"), "toxicity": scored.get("toxicity"),
+                           "threshold": scored.get("threshold"), "created_at": post.get("created_at"),
+                           "explanation": scored.get("explanation") or [], "url": post.get("url")}
+        self.posts.move_to_end(key)
+        while len(self.posts) > MAX_POSTS:
+            self.posts.popitem(last=False)
+
+    def _trend(self, signal: dict) -> None:
+        series = self.trends.setdefault(signal["trend_id"], [])
+        series.append((signal.get("window_end"), signal.get("volume"), signal.get("sentiment")))
+        del series[:-MAX_POINTS]
+        while len(self.trends) > MAX_TRENDS:
+            self.trends.pop(next(iter(self.trends)))
 
     def _escalation(self, esc: dict) -> None:
         inc = self.board.apply(esc)

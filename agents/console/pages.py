@@ -96,7 +96,31 @@ def _button(verb: str, text: str, community: str, ref: str, enabled: bool) -> st
             f'data-ref="{escape(ref)}">{escape(text)}</button>')
 
 
-def incident_page(user: User, csrf: str, inc: Incident) -> str:
+def _chart(points: list) -> str:
+    """Volume (bars) and sentiment (line, -1..1) over the trend's windows, as inline SVG."""
+    if not points:
+        return ""
+    w, h, n = 480, 120, len(points)
+    top = max(1, max(int(v or 0) for _, v, _ in points))
+    step = w / max(1, n)
+    bars = "".join(f'<rect x="{i * step:.1f}" y="{h - (int(v or 0) / top) * (h - 10):.1f}" '
+                   f'width="{max(1.0, step - 2):.1f}" height="{(int(v or 0) / top) * (h - 10):.1f}" '
+                   f'fill="#7aa6d6"><title>{escape(str(t))}: {int(v or 0)} posts</title></rect>'
+                   for i, (t, v, _) in enumerate(points))
+    line = " ".join(f"{i * step + step / 2:.1f},{h / 2 - float(s or 0) * (h / 2 - 5):.1f}"
+                    for i, (_, _, s) in enumerate(points))
+    return (f'<figure><svg role="img" aria-label="Volume and sentiment over time" viewBox="0 0 {w} {h}" '
+            f'width="100%" height="{h}" style="max-width:{w}px">{bars}'
+            f'<polyline points="{line}" fill="none" stroke="#b03030" stroke-width="2"/></svg>'
+            f'<figcaption>Posts per window (bars, most {top}) and mean sentiment '
+            f'(line, −1 to +1), {escape(str(points[0][0]))} to {escape(str(points[-1][0]))} UTC'
+            f'</figcaption></figure>')
+
+
+def incident_page(user: User, csrf: str, inc: Incident, posts: Optional[dict] = None,
+                  trend_points: Optional[list] = None) -> str:
+    """``posts``: (community, post_id) -> the post as scored, when the console saw it."""
+    posts_seen = posts or {}
     e, ev = inc.latest, inc.latest.get("evidence") or {}
     c, act = e.get("community", ""), user.may_act(e.get("community", ""))
     actions = ""
@@ -110,10 +134,19 @@ def incident_page(user: User, csrf: str, inc: Incident) -> str:
     for i, (pid, snippet) in enumerate(zip(ev.get("post_ids") or [], ev.get("snippets") or [])):
         label = ("" if e.get("type") == "trend" else
                  _button("toxic", "Toxic", c, pid, act) + _button("not_toxic", "Not toxic", c, pid, act))
+        seen = posts_seen.get((c, str(pid))) or {}
+        fired = "".join(f"<li>{escape(x)}</li>" for x in seen.get("explanation", []))
         posts += (f'<li><blockquote data-post="{escape(str(pid))}">{escape(str(snippet))}</blockquote>'
                   f'<div class="muted">post {escape(str(pid))}'
                   + (f' · author {escape(str(ev.get("author_id")))}' if ev.get("author_id") and i == 0 else "")
-                  + '</div>' + label + '</li>')
+                  + (f' · {escape(str(seen.get("created_at")))} · score {seen["toxicity"]:.2f} '
+                     f'(community threshold {seen["threshold"]:.2f})' if seen.get("toxicity") is not None
+                     and seen.get("threshold") is not None else "")
+                  + '</div>' + (f'<ul class="fired">{fired}</ul>' if fired else "") + label + '</li>')
+    strikes = "".join(
+        f'<li><blockquote>{escape(str((posts_seen.get((c, str(p))) or {}).get("text") or p))}</blockquote>'
+        f'<div class="muted">{escape(str((posts_seen.get((c, str(p))) or {}).get("created_at") or ""))}</div></li>'
+        for p in ev.get("history_post_ids") or [])
     facts = "".join(f'<dt>{escape(k)}</dt><dd data-fact="{escape(k)}">{escape(str(v))}</dd>' for k, v in (
         ("Status", inc.status), ("Severity", e.get("severity")), ("Community", c),
         ("Platform", e.get("platform")), ("Type", e.get("type")),
@@ -127,7 +160,8 @@ def incident_page(user: User, csrf: str, inc: Incident) -> str:
                  + _button("real", "Real", c, ev["trend_id"], act)
                  + _button("false_alarm", "False alarm", c, ev["trend_id"], act) + '</div>'
                  + f'<p>volume {escape(str(ev.get("volume")))} against a baseline of '
-                 f'{escape(str(ev.get("baseline")))}, sentiment {escape(str(ev.get("sentiment")))}</p>')
+                 f'{escape(str(ev.get("baseline")))}, sentiment {escape(str(ev.get("sentiment")))}</p>'
+                 + _chart(trend_points or []))
     history = "".join(f'<li><time>{escape(str(h["at"]))}</time> {escape(h["status"])}'
                       + (f' by {escape(h["by"])}' if h["by"] else "")
                       + (f' via {escape(h["source"])}' if h.get("source") else "")
@@ -138,7 +172,8 @@ def incident_page(user: User, csrf: str, inc: Incident) -> str:
                 f'{escape(e.get("recommended_action", ""))} · <a href="{escape(e.get("runbook_url", ""))}">'
                 f'Runbook</a></p><p role="status" id="applied" aria-live="polite"></p>{actions}'
                 f'<dl class="facts" id="facts">{facts}</dl>{trend}<h2>Evidence</h2><ul class="posts">{posts}</ul>'
-                f'<h2>History</h2><ol id="history">{history}</ol>', user=user, csrf=csrf)
+                + (f'<h2>The author\'s earlier violations</h2><ol class="posts">{strikes}</ol>' if strikes else "")
+                + f'<h2>History</h2><ol id="history">{history}</ol>', user=user, csrf=csrf)
 
 
 def review_page(user: User, csrf: str, community: str, communities: list[str], items: list[dict],

@@ -138,7 +138,9 @@ class Console:
         if inc is None or not user.may_see(inc.latest.get("community", "")):
             return self._page(request, pages.page("Not found", "<h1>No such incident</h1>", user=user,
                                                   csrf=csrf), status=404)
-        return self._page(request, pages.incident_page(user, csrf, inc))
+        trend_id = (inc.latest.get("evidence") or {}).get("trend_id")
+        return self._page(request, pages.incident_page(user, csrf, inc, self.feed.posts,
+                                                       self.feed.trends.get(trend_id or "")))
 
     async def review(self, request: web.Request) -> web.Response:
         user, csrf = self._need_user(request)
