@@ -167,3 +167,47 @@ def test_a_community_teaches_its_norms_from_the_review_queue_with_the_keyboard(b
     finally:
         serve.stop()
         stop_worker(worker)
+
+
+def test_logins_are_rate_limited_and_the_sso_header_is_trusted_from_the_proxy_only(broker, tmp_path):
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from config.settings import Settings
+    from streams.admin import create_topics
+
+    create_topics(Settings.load(env={}, broker=broker.url))
+    (tmp_path / "a").mkdir()
+    serve = Serve(broker, tmp_path / "a")
+    try:
+        add_user(serve, "sam", "viewer")
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(
+            http.cookiejar.CookieJar()))
+
+        def attempt(password: str) -> int:
+            data = urllib.parse.urlencode({"user": "sam", "password": password}).encode()
+            try:
+                return opener.open(serve.url + "/console/login", data=data, timeout=30).status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert [attempt("wrong password!") for _ in range(5)] == [401] * 5
+        assert attempt(PASSWORD) == 429  # even the right one, for a minute
+        # without a trusted proxy configured, the header is just a header
+        req = urllib.request.Request(serve.url + "/console", headers={"X-Forwarded-User": "sam"})
+        assert urllib.request.urlopen(req, timeout=30).url.endswith("/console/login")
+    finally:
+        serve.stop()
+    (tmp_path / "b").mkdir()
+    serve = Serve(broker, tmp_path / "b", extra_env={"VIGIL_CONSOLE_TRUSTED_PROXY": "127.0.0.1"})
+    try:
+        add_user(serve, "sam", "viewer")
+        req = urllib.request.Request(serve.url + "/console", headers={"X-Forwarded-User": "sam"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.url.endswith("/console") and b"sam (viewer)" in resp.read()
+        req = urllib.request.Request(serve.url + "/console", headers={"X-Forwarded-User": "nobody"})
+        assert urllib.request.urlopen(req, timeout=30).url.endswith("/console/login")
+    finally:
+        serve.stop()

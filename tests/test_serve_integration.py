@@ -24,9 +24,10 @@ ATTRS = ["TOXICITY", "SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "PROFANITY"
 
 
 class Serve:
-    def __init__(self, broker, tmp_path):
+    def __init__(self, broker, tmp_path, extra_env: dict | None = None):
         self.env = {**os.environ, "VIGIL_BROKER": broker.url, "VIGIL_DATA_DIR": str(tmp_path / "data"),
-                    "VIGIL_PSEUDONYM_KEY": "test-key", "VIGIL_LOG_FORMAT": "json"}
+                    "VIGIL_PSEUDONYM_KEY": "test-key", "VIGIL_LOG_FORMAT": "json",
+                    **(extra_env or {})}
         self.key = self.keys("create", "forum-bot", "--qps", "50").stdout.strip()
         self.slow = self.keys("create", "slow-bot", "--qps", "1").stdout.strip()
         self.fuzz = self.keys("create", "fuzzer", "--qps", "100000").stdout.strip()

@@ -57,7 +57,8 @@ class FeedbackLearner:
         await consumer.start()
         loop = asyncio.get_running_loop()
         try:
-            await assign_every_partition(consumer, TOPIC, offsets, wait_s=30.0)
+            while not await assign_every_partition(consumer, TOPIC, offsets, wait_s=30.0):
+                log.warning("feedback_topic_missing")  # `vigil topics create`
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=200)
                 inputs = [Input(TOPIC, m.value or b"", m.key, partition=tp.partition,

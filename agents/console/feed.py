@@ -36,10 +36,10 @@ class BoardFeed:
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
+        # in the background: a topic not created yet must not hold up the server's start
         for topic, handle in (("escalations", self._escalation), ("posts.scored", self._scored),
                               ("signals.trends", self._trend)):
-            consumer = await self._consumer(topic)
-            self._tasks.append(asyncio.create_task(self._run(consumer, handle),
+            self._tasks.append(asyncio.create_task(self._run(topic, handle),
                                                    name=f"console:{topic}"))
 
     async def _consumer(self, topic: str):
@@ -52,7 +52,8 @@ class BoardFeed:
                                     auto_offset_reset="earliest",
                                     fetch_max_wait_ms=100, max_partition_fetch_bytes=4 << 20)
         await consumer.start()
-        await assign_every_partition(consumer, topic, wait_s=30.0)
+        while not await assign_every_partition(consumer, topic, wait_s=30.0):
+            log.warning("console_topic_missing", topic=topic)  # `vigil topics create`
         return consumer
 
     def _scored(self, scored: dict) -> None:
@@ -78,7 +79,8 @@ class BoardFeed:
         if inc is not None:
             self._notify(inc)
 
-    async def _run(self, consumer, handle) -> None:
+    async def _run(self, topic: str, handle) -> None:
+        consumer = await self._consumer(topic)
         try:
             while True:
                 for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():

@@ -66,16 +66,18 @@ class IncidentDirectory:
     async def start(self) -> None:
         from aiokafka import AIOKafkaConsumer
 
-        from streams.assigned import assign_every_partition
-
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
                                     auto_offset_reset="earliest", group_id=None)
         await consumer.start()
-        await assign_every_partition(consumer, "escalations", wait_s=30.0)
+        # in the background: the callback server answers while the topic is looked up
         self._task = asyncio.create_task(self._run(consumer), name="incident-directory")
 
     async def _run(self, consumer) -> None:
+        from streams.assigned import assign_every_partition
+
         try:
+            while not await assign_every_partition(consumer, "escalations", wait_s=30.0):
+                log.warning("escalations_topic_missing")
             while True:
                 for records in (await consumer.getmany(timeout_ms=500)).values():
                     for r in records:
