@@ -24,7 +24,7 @@ from agents.checkpoints import read_checkpoint, write_checkpoint
 from agents.runtime import learning_restored, pipeline, run_blocking
 from streams import metrics
 from streams.assigned import assign_every_partition
-from streams.events import Input
+from streams.events import inputs_from_batch
 
 log = structlog.get_logger("vigil.feedback")
 _settings = app.vigil_settings
@@ -69,9 +69,7 @@ async def learn_from_feedback() -> None:
         await assign_every_partition(consumer, TOPIC, offsets)
         while True:
             batch = await consumer.getmany(timeout_ms=500, max_records=200)
-            inputs = [Input(TOPIC, m.value or b"", m.key, partition=tp.partition,
-                            offset=m.offset, timestamp=m.timestamp / 1000.0)
-                      for tp, messages in batch.items() for m in messages]
+            inputs = inputs_from_batch(TOPIC, batch)
             if inputs:
                 await worker.run(inputs)
                 for item in inputs:

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 
 from streams.records import DeadLetter, Escalation, ModerationFeedback, Post, ScoredPost, TrendSignal
 
-__all__ = ["Input", "Tick", "Decision", "Learned", "Note", "Outputs"]
+__all__ = ["Input", "Tick", "Decision", "Learned", "Note", "Outputs", "inputs_from_batch"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,10 @@ class Outputs:
 
     def timed(self, stage: str, seconds: float) -> None:
         self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+
+
+def inputs_from_batch(topic: str, batch: Mapping) -> list[Input]:
+    """An aiokafka ``getmany`` answer (partition -> records) as pipeline inputs."""
+    return [Input(topic, m.value or b"", m.key, partition=tp.partition, offset=m.offset,
+                  timestamp=m.timestamp / 1000.0)
+            for tp, messages in batch.items() for m in messages]

@@ -18,7 +18,7 @@ import structlog
 
 from agents.checkpoints import read_checkpoint
 from streams.assigned import assign_every_partition
-from streams.events import Input
+from streams.events import inputs_from_batch
 from streams.pipeline import Pipeline
 from streams.state import PipelineState
 
@@ -61,9 +61,7 @@ class FeedbackLearner:
                 log.warning("feedback_topic_missing")  # `vigil topics create`
             while True:
                 batch = await consumer.getmany(timeout_ms=500, max_records=200)
-                inputs = [Input(TOPIC, m.value or b"", m.key, partition=tp.partition,
-                                offset=m.offset, timestamp=m.timestamp / 1000.0)
-                          for tp, messages in batch.items() for m in messages]
+                inputs = inputs_from_batch(TOPIC, batch)
                 if inputs:
                     out = await loop.run_in_executor(self.executor, self.pipeline.process,
                                                      inputs, self.state)
