@@ -76,6 +76,16 @@ def test_acknowledge_from_the_console_and_who_may_not(broker, tmp_path, browser)
         page.locator(f'h1[data-key="{key}"]').wait_for()
         assert "you" in page.locator("ul.posts").inner_text()  # the evidence post
         page.screenshot(path=str(SHOTS / "console-incident.png"), full_page=True)
+        # what a screen reader gets (the ARIA tree): landmarks, a heading, every control named
+        import re
+
+        aria = page.locator("body").aria_snapshot()
+        assert re.search(r"- main", aria) and re.search(r"""- '?heading ".+" \[level=1\]""", aria), aria
+        # (YAML quotes a line that holds a colon)
+        controls = re.findall(r"- '?(button|textbox|link)\b(.*)", aria)
+        assert controls and all(re.match(r' ".+"', rest) for _, rest in controls), aria
+        names = set(re.findall("- '?button \"([^\"]+)\"", aria))
+        assert {"Acknowledge", "Resolve", "Toxic", "Not toxic"} <= names, aria
         page.get_by_role("button", name="Acknowledge").click()
         # applied once the worker's escalation comes back: the page reloads with it
         page.locator('dd[data-fact="Status"]', has_text="acknowledged").wait_for(timeout=30_000)
