@@ -78,7 +78,11 @@ class Serve:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(20)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:  # never leave it (or the caller's worker) behind
+            self.proc.kill()
+            self.proc.wait(5)
 
 
 @pytest.fixture(scope="module")
