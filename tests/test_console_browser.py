@@ -72,7 +72,7 @@ def test_acknowledge_from_the_console_and_who_may_not(broker, tmp_path, browser)
         row.wait_for(timeout=30_000)
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "console-incidents.png"), full_page=True)
-        row.get_by_role("link").click()
+        row.get_by_role("link").first.click()  # the incident (the other is its runbook)
         page.locator(f'h1[data-key="{key}"]').wait_for()
         assert "you" in page.locator("ul.posts").inner_text()  # the evidence post
         page.screenshot(path=str(SHOTS / "console-incident.png"), full_page=True)

@@ -37,3 +37,14 @@ def test_a_trend_incident_draws_volume_and_sentiment_over_time():
                                [("09:00", 5, -0.1), ("09:10", 40, -0.6)])
     assert "<svg" in html and html.count("<rect") == 2 and "<polyline" in html
     assert 'data-verb="real"' in html and 'data-verb="resolve"' not in html
+
+
+def test_the_list_row_carries_what_on_call_needs_at_a_glance():
+    board = IncidentBoard()
+    board.apply({**BASE, "type": "moderation", "evidence": {}})
+    board.apply({**BASE, "id": "e2", "status": "acknowledged", "type": "moderation",
+                 "evidence": {"acknowledged_by": "p_sam"}})
+    row = pages.rows(board.list())
+    for text in ("t", "s", "Recommended: r", 'href="https://runbook"', "a → b", "×2", "p_sam",
+                 "acknowledged", "r/a", "reddit", "moderation"):
+        assert text in row, text
