@@ -133,5 +133,9 @@ class IncidentBoard:
         return sorted(hits, key=lambda i: (not i.open, -SEVERITY_RANK.get(i.latest.get("severity"), 0),
                                            -i.seq))[:limit]
 
+    def all(self):
+        """Every incident, in no particular order (no sort: for lookups, not for display)."""
+        return self._incidents.values()
+
     def communities(self) -> list[str]:
         return sorted({i.latest.get("community", "") for i in self._incidents.values()})

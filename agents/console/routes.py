@@ -124,7 +124,7 @@ class Console:
         f = self._filters(request, user)
         board = self.feed.board
         communities = [c for c in board.communities() if user.may_see(c)]
-        platforms = sorted({i.latest.get("platform", "") for i in board.list(limit=10**9)})
+        platforms = sorted({i.latest.get("platform", "") for i in board.all()})
         return self._page(request, pages.list_page(user, csrf, board.list(f), f, communities,
                                                    platforms))
 
@@ -149,9 +149,7 @@ class Console:
         community = request.query.get("community", "")
         if community and not user.may_see(community):
             community = ""
-        items = []
-        for p in queue.items(community) if community else []:
-            items.append(p)
+        items = queue.items(community) if community else []
         return self._page(request, pages.review_page(user, csrf, community, communities, items,
                                                      self.stats(community) if community else {}))
 
@@ -223,8 +221,9 @@ class Console:
         if queued is not None:  # labelled from the review queue: it leaves it
             text = queued["text"]
             self.feed.queue.labelled(community, ref)
-        elif not trend:  # the post's words, from the incident that showed it
-            for inc in self.feed.board.list(limit=10**9):
+        elif not trend:  # the post's words: as scored, else from the incident that showed it
+            text = (self.feed.posts.get((community, ref)) or {}).get("text")
+            for inc in () if text else self.feed.board.all():
                 ev = inc.latest.get("evidence") or {}
                 if ref in (ev.get("post_ids") or []):
                     text = (ev.get("snippets") or [None])[list(ev["post_ids"]).index(ref)]
