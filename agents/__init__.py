@@ -7,4 +7,4 @@ tasks and timers to the app.
 
 
 def register() -> None:
-    from agents import feedback, lifecycle, observability, worker  # noqa: F401
+    from agents import broker_watch, feedback, lifecycle, observability, worker  # noqa: F401

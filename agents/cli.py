@@ -54,18 +54,44 @@ def cmd_broker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from streams.broker import EmbeddedBroker
+    from streams.broker import BrokerError, EmbeddedBroker
 
-    with EmbeddedBroker(host=args.host, port=args.port) as broker:
-        print(f"Tansu broker ready at {broker.url} (Ctrl-C stops it)", flush=True)
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    data_dir = args.data_dir or os.environ.get("VIGIL_BROKER_DATA_DIR") or None
+    storage = args.storage or os.environ.get("VIGIL_BROKER_STORAGE") or "memory"
+    if data_dir and storage == "memory" and args.storage == "memory":
+        print("vigil broker: --data-dir needs --storage s3 (it implies it)", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        broker = EmbeddedBroker(host=args.host, port=args.port, storage=storage,
+                                data_dir=Path(data_dir) if data_dir else None,
+                                s3_port=args.s3_port).start()
+    except BrokerError as exc:
+        print(f"vigil broker: {exc}", file=sys.stderr)
+        return 2
+    try:
+        where = {"memory": "in memory: topics are lost when it stops",
+                 "s3": f"on the local S3 server {broker.s3_endpoint}: topics survive a Tansu "
+                       f"restart while it runs"}[broker.storage]
+        if broker.data_dir is not None:
+            where = (f"on the local S3 server {broker.s3_endpoint}, journaled in "
+                     f"{broker.data_dir}: topics survive restarts")
+        print(f"Tansu broker ready at {broker.url}, storage {where} (Ctrl-C stops it)",
+              flush=True)
         try:
-            while broker.running and not stop.wait(0.5):
+            while broker.running and not stop.wait(0.2):
                 pass
         except KeyboardInterrupt:
-            pass
-    return 0
+            stop.set()
+        if stop.is_set():
+            return 0
+        # neither Ctrl-C nor SIGTERM: Tansu (or its S3 server) died under us
+        print(f"vigil broker: the broker died\n{broker.exit_report()}", file=sys.stderr,
+              flush=True)
+        return 1
+    finally:
+        broker.stop()
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
@@ -88,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from config.logs import configure_logging, logging_dict_config
 
     configure_logging(settings.log_level, settings.log_format)
-    from faust.worker import Worker
+    from agents.shutdown import BoundedShutdownWorker as Worker
 
     # Faust creates only the last component of its datadir.
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -134,7 +160,9 @@ def cmd_connect(args: argparse.Namespace) -> int:
     if args.input is None:
         print("vigil connect file: --input FILE is required", file=sys.stderr)
         return 2
-    sink = KafkaRawSink(settings.bootstrap_servers)
+    sink = KafkaRawSink(settings.bootstrap_servers,
+                        say=lambda line: print(f"vigil connect file: {line}", file=sys.stderr,
+                                               flush=True))
     source = FileSource(sink, args.input, _mapping(args), speed=args.speed)
     try:
         stats = source.run()
@@ -479,9 +507,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--web-port", type=int, default=6066, help="worker metrics port")
     sp.set_defaults(fn=cmd_run)
 
-    sp = sub.add_parser("broker", help="run the embedded Tansu broker until Ctrl-C")
+    sp = sub.add_parser("broker", help="run the embedded Tansu broker until Ctrl-C",
+                        description="Run the embedded Tansu broker until Ctrl-C/SIGTERM "
+                                    "(exit 0). If the broker dies, print its last output to "
+                                    "stderr and exit 1.")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=9092)
+    sp.add_argument("--storage", choices=("memory", "s3"),
+                    help="memory (default; $VIGIL_BROKER_STORAGE), or s3: Tansu on a local "
+                         "moto S3 server (pip install 'vigil[durable]'), whose data survives "
+                         "Tansu restarts but not its own without --data-dir")
+    sp.add_argument("--data-dir", type=Path,
+                    help="durable: implies --storage s3 and journals the S3 server's writes "
+                         "here, replayed at start ($VIGIL_BROKER_DATA_DIR)")
+    sp.add_argument("--s3-port", type=int, default=0,
+                    help="port of the local S3 server (default: a free one)")
     sp.set_defaults(fn=cmd_broker)
 
     sp = with_broker(sub.add_parser("topics", help="create or list Vigil's topics"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.app import app
 from agents.runtime import pipeline
+from agents.transport import processed
 from models.normalize import DLQ_REASONS
 from streams import metrics
 from streams.topology import INPUT_TOPICS
@@ -24,10 +25,12 @@ async def prometheus_metrics(web, request):
 
 
 def consumer_lag() -> dict[str, int]:
-    """Unread messages per input topic on this worker's partitions.
+    """Messages not yet processed per input topic on this worker's partitions.
 
     The high watermark comes from fetch responses (right on Tansu too, whose
-    ListOffsets end offsets are wrong); the read position is Faust's last read offset.
+    ListOffsets end offsets are wrong); the position is what the worker processed and
+    the broker acknowledged (what it may commit), or, before its first batch on a
+    partition, Faust's last read offset. A read but unprocessed message counts as lag.
     """
     consumer = app.consumer
     lag: dict[str, int] = {}
@@ -37,8 +40,11 @@ def consumer_lag() -> dict[str, int]:
         high = consumer.highwater(tp)
         if high is None or high < 0:
             continue
-        read = consumer._read_offset.get(tp)  # Faust keeps no public read position
-        behind = high - (read + 1 if read is not None else 0)
+        done = processed.next_offset(tp)
+        if done is None:
+            read = consumer._read_offset.get(tp)  # Faust keeps no public read position
+            done = read + 1 if read is not None else 0
+        behind = high - done
         lag[tp.topic] = lag.get(tp.topic, 0) + max(0, behind)
     return lag
 

@@ -14,16 +14,17 @@ import structlog
 
 from models.eventtime import parse_event_time
 from streams import metrics
-from streams.events import Input, Outputs, Tick
+from streams.events import CLOCK_HEADER, EndOfInput, Input, Outputs
 
 log = structlog.get_logger("vigil.pipeline")
 _LEVELS = {"debug": log.debug, "info": log.info, "warning": log.warning, "error": log.error}
 
 
-def record(inputs: Sequence[Union[Input, Tick]], out: Outputs) -> None:
+def record(inputs: Sequence[Union[Input, EndOfInput]], out: Outputs) -> None:
     now = time.time()
     for item in inputs:
-        if isinstance(item, Input) and item.topic == "posts.raw":
+        if (isinstance(item, Input) and item.topic == "posts.raw"
+                and CLOCK_HEADER not in item.headers):
             metrics.POSTS_INGESTED.labels(
                 platform=metrics.platform_label(item.headers.get("vigil-platform"))).inc()
     for stage, seconds in out.stage_seconds.items():

@@ -2,9 +2,14 @@
 :meth:`streams.pipeline.Pipeline.process` the Faust worker calls (a test proves the two
 give the same escalations and trend signals). Nothing is produced to any topic.
 
-Inputs are sorted by event time first (stable, so equal times keep their order; a
-payload whose time cannot be read sorts first and fails normalisation), then handed
-over in batches as a worker would take them. Outputs in ``--out``:
+A file's rows are sorted by event time first (stable, so equal times keep their order;
+a payload whose time cannot be read sorts first and fails normalisation), and each is
+given the partition Kafka's default partitioner would give its community (murmur2 of
+the key, as the connectors produce it), so every partition's event clock moves as a
+live worker's would. A topic is replayed in its own order per partition, idle-clock
+records included. Inputs are handed over in batches as a worker would take them; the
+end of the input counts as lasting silence, so what went quiet is resolved as a live
+worker resolves it once its partitions fall idle. Outputs in ``--out``:
 
     scored.jsonl        one ScoredPost per accepted post
     trends.jsonl        every TrendSignal, in event order
@@ -31,7 +36,7 @@ from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
 from models.eventtime import parse_event_time, to_iso
 from streams.assigned import assign_every_partition_sync
-from streams.events import Input
+from streams.events import EndOfInput, Input
 from streams.pipeline import Pipeline
 from streams.state import PipelineState
 
@@ -61,8 +66,20 @@ class _Progress:
 def replay_file(settings: Settings, path: Path, out: Path,
                 mapping: ColumnMapping = ColumnMapping()) -> dict:
     rows = _by_event_time((r.ts, r) for r in iter_file(path, mapping))
-    return replay_inputs(settings, [_from_row(r, str(path)) for r in rows], out,
-                         source=str(path))
+    return replay_inputs(settings, [_from_row(r, str(path), settings.partitions)
+                                    for r in rows], out, source=str(path))
+
+
+def partition_for(key: Optional[bytes], partitions: int) -> int:
+    """The partition Kafka's default partitioner gives a keyed record (the Java client,
+    kafka-python and aiokafka agree: murmur2, positive, modulo the count); unkeyed: 0.
+
+    >>> partition_for(b"r/acme", 4), partition_for(None, 4)
+    (1, 0)
+    """
+    from kafka.partitioner.default import murmur2
+
+    return 0 if key is None else (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def _by_event_time(items: Iterable[tuple[Optional[float], T]]) -> list[T]:
@@ -70,13 +87,14 @@ def _by_event_time(items: Iterable[tuple[Optional[float], T]]) -> list[T]:
         items, key=lambda pair: float("-inf") if pair[0] is None else pair[0])]
 
 
-def _from_row(row: FileRow, source: str) -> Input:
+def _from_row(row: FileRow, source: str, partitions: int) -> Input:
     headers = {"vigil-format": row.fmt}
     if row.platform:
         headers["vigil-platform"] = row.platform
-    return Input("posts.raw", row.payload, row.community.encode() if row.community else None,
-                 headers, partition=0, offset=row.line_no, timestamp=row.ts or time.time(),
-                 origin=source)
+    key = row.community.encode() if row.community else None
+    return Input("posts.raw", row.payload, key, headers,
+                 partition=partition_for(key, partitions), offset=row.line_no,
+                 timestamp=row.ts or time.time(), origin=source)
 
 
 def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source: str) -> dict:
@@ -100,9 +118,10 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
         for record in records:
             files[name].write(record.dumps().decode() + "\n")
 
+    batches = [ordered[start:start + BATCH] for start in range(0, len(ordered), BATCH)]
     try:
-        for start in range(0, len(ordered), BATCH):
-            o = pipeline.process(ordered[start:start + BATCH], state)
+        for batch in batches + [[EndOfInput()]]:
+            o = pipeline.process(batch, state)
             if o.labels:
                 # Live, moderators' labels go round moderation.feedback and are learnt
                 # from there before the worker's next batches; here, at once.
@@ -114,7 +133,7 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
             write("trends", o.trends)
             write("escalations", o.escalations)
             write("dlq", o.dead_letters)
-            counts["rows"] += len(ordered[start:start + BATCH])
+            counts["rows"] += sum(isinstance(i, Input) for i in batch) - o.clock_records
             counts["normalized"] += len(o.normalized)
             counts["duplicates"] += len(o.duplicates)
             counts["platform_events"] += len(o.platform_events)
@@ -197,17 +216,12 @@ def replay_topic(settings: Settings, topic: str, out: Path, *, start: Optional[s
                     if m.timestamp < start_ms:
                         continue
                     headers = {k: v.decode("utf-8", "replace") for k, v in (m.headers or [])}
-                    inputs.append((_event_ts(m.value), Input(
+                    inputs.append(((m.partition, m.offset), Input(
                         "posts.raw", m.value or b"", m.key, headers, partition=m.partition,
                         offset=m.offset, timestamp=m.timestamp / 1000.0, origin=topic)))
     finally:
         consumer.close()
-    return replay_inputs(settings, _by_event_time(inputs), out, source=f"topic:{topic}")
-
-
-def _event_ts(value: Optional[bytes]) -> Optional[float]:
-    try:
-        return parse_event_time(json.loads(value)["created_at"])
-    except Exception:  # not Vigil's format, or malformed: the pipeline will tell
-        return None
+    # each partition in its log order, as the worker read it (idle clocks included)
+    return replay_inputs(settings, [i for _, i in sorted(inputs, key=lambda p: p[0])], out,
+                         source=f"topic:{topic}")
 

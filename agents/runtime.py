@@ -30,7 +30,8 @@ def _load(store: str, key: str) -> Optional[dict]:
 
 
 def _scan(store: str) -> Iterable[tuple[str, dict]]:
-    return list(tables[store].data.items())
+    # "__vigil_sync__", "__vigil_applied__|<p>": the worker's markers (agents.worker)
+    return [(k, v) for k, v in tables[store].data.items() if not k.startswith("__vigil_")]
 
 
 state = PipelineState(load=_load, scan=_scan)

@@ -15,7 +15,49 @@ from typing import Any
 
 import structlog
 
-__all__ = ["configure_logging", "logging_dict_config", "get_logger"]
+__all__ = ["configure_logging", "logging_dict_config", "get_logger", "RepeatFilter"]
+
+
+class RepeatFilter(logging.Filter):
+    """At most one record per ``every_s`` for each (logger, message template) of the
+    broker client libraries, with a count of what was held back.
+
+    With the broker away, aiokafka and Faust log every reconnect attempt of every
+    connection (over a hundred lines a second); one line every few seconds says the same.
+    Vigil's own records (through structlog) are never held back here.
+
+    >>> f = RepeatFilter(every_s=5.0, clock=iter([0.0, 1.0, 2.0, 6.0]).__next__)
+    >>> r = lambda: logging.LogRecord("aiokafka", logging.ERROR, "", 0, "lost %s", ("x",), None)
+    >>> [f.filter(r()) for _ in range(4)]
+    [True, False, False, True]
+    """
+
+    LIBRARIES = ("aiokafka", "kafka", "faust", "mode")
+
+    def __init__(self, every_s: float = 5.0, clock: Any = None):
+        super().__init__()
+        import time
+
+        self.every_s = every_s
+        self.clock = clock or time.monotonic
+        self._last: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(self.LIBRARIES):
+            return True
+        key = (record.name, str(record.msg))
+        now = self.clock()
+        if now - self._last.get(key, float("-inf")) < self.every_s:
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        held = self._held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} [{held} like this held back]"
+        if len(self._last) > 10_000:  # templates are few; bound the memory regardless
+            self._last.clear()
+        return True
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
            "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
@@ -56,9 +98,10 @@ def logging_dict_config(level: str = "info", fmt: str = "auto") -> dict[str, Any
                 "foreign_pre_chain": _shared_processors(),
             },
         },
+        "filters": {"repeats": {"()": RepeatFilter}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "structlog",
-                       "stream": "ext://sys.stderr"},
+                       "stream": "ext://sys.stderr", "filters": ["repeats"]},
         },
         "root": {"handlers": ["stderr"], "level": lvl},
         "loggers": {

@@ -97,10 +97,16 @@ class Settings:
     burst_max_p: float = 1e-5
     # --- escalation ------------------------------------------------------------
     escalate_opportunities: bool = True
-    # a moderation or safety incident with no new occurrence for this long (event time)
-    # resolves; swept every incident_sweep_interval_s of wall time
+    # a moderation or safety incident with no new occurrence for this long of its own
+    # partition's event time resolves (streams/stages/escalate.py); a partition with no
+    # post for incident_sweep_interval_s of wall time gets an idle-clock record at the
+    # estimated event time now less idle_clock_grace_s (posts still in flight)
     incident_quiet_s: float = 3600.0
+    # SIGTERM/SIGINT: the worker stops gracefully within this, or exits anyway (nothing
+    # unacknowledged was committed, so a restart reads it again)
+    shutdown_timeout_s: float = 20.0
     incident_sweep_interval_s: float = 30.0
+    idle_clock_grace_s: float = 120.0
     runbook_base_url: str = "https://github.com/vigil-community/vigil/blob/main/README.md#runbooks"
     # a community's feed is failing when, within a window, at least this many raw posts
     # were dead-lettered and they were at least half of its posts (models/feed_health.py)
@@ -173,10 +179,12 @@ class Settings:
         for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
                      "score_batch_within_s", "checkpoint_interval_s",
                      "topics_checkpoint_interval_s", "incident_quiet_s", "moderator_label_window_s",
-                     "incident_sweep_interval_s"):
+                     "incident_sweep_interval_s", "shutdown_timeout_s"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):  # also rejects NaN
                 raise bad(name, "must be a positive finite number")
+        if not (self.idle_clock_grace_s >= 0 and math.isfinite(self.idle_clock_grace_s)):
+            raise bad("idle_clock_grace_s", "must be a finite number >= 0")
         if not (self.max_clock_skew_s >= 0 and math.isfinite(self.max_clock_skew_s)):
             raise bad("max_clock_skew_s", "must be a finite number >= 0")
         if self.embedding_backend not in EMBEDDING_BACKENDS:

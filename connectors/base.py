@@ -62,27 +62,35 @@ class AsyncRawSink:
         self._producer = None
         self._pending: list = []
 
-    async def start(self, *, attempts: int = 5, timeout_s: float = 30.0) -> None:
-        """Connect, giving up on an attempt after ``timeout_s`` (a lost metadata answer
-        must not leave a connector waiting silently for ever)."""
+    async def start(self, *, attempts: Optional[int] = None, timeout_s: float = 5.0) -> None:
+        """Connect, saying within ``timeout_s`` when the broker does not answer and
+        trying again every few seconds (for ever unless ``attempts`` is given): a
+        connector started before its broker waits for it, and says so."""
         import asyncio
 
         import structlog
         from aiokafka import AIOKafkaProducer
 
-        for attempt in range(1, attempts + 1):
+        log = structlog.get_logger("vigil.connect")
+        attempt = 0
+        while attempts is None or attempt < attempts:
+            attempt += 1
             producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
                                         linger_ms=5, client_id="vigil-connector")
             try:
                 await asyncio.wait_for(producer.start(), timeout_s)
-            except asyncio.TimeoutError:
-                structlog.get_logger("vigil.connect").warning(
-                    "broker_connect_timeout", attempt=attempt, timeout_s=timeout_s)
+            except Exception as exc:  # noqa: BLE001 - timeout, refused, unresolvable
+                log.warning("broker_unreachable", broker=self.bootstrap, attempt=attempt,
+                            error=f"{type(exc).__name__}: {exc}"[:200] or "timeout",
+                            retry_in_s=timeout_s)
                 try:
                     await asyncio.wait_for(producer.stop(), 5)
                 except Exception:  # noqa: BLE001 - a half-started client; drop it
                     pass
+                await asyncio.sleep(timeout_s if not isinstance(exc, asyncio.TimeoutError) else 0)
                 continue
+            if attempt > 1:
+                log.info("broker_reachable", broker=self.bootstrap, attempts=attempt)
             self._producer = producer
             return
         raise TimeoutError(f"could not connect to {self.bootstrap} in {attempts} attempts")
@@ -111,10 +119,27 @@ class KafkaRawSink(RawSink):
     """Produces to ``posts.raw`` with kafka-python; acks=all so a post is on the broker
     before ``flush`` returns."""
 
-    def __init__(self, bootstrap: str, topic: str = "posts.raw"):
+    def __init__(self, bootstrap: str, topic: str = "posts.raw", *,
+                 say=None, retry_s: float = 5.0):
+        """Waits for the broker, saying every ``retry_s`` that it does not answer
+        (``say``: a line for the user; default: a structlog warning)."""
         from kafka import KafkaProducer
 
+        from streams.broker import BrokerError, wait_for_kafka
+
         self.topic = topic
+        while True:
+            try:
+                wait_for_kafka(bootstrap, timeout_s=retry_s)
+                break
+            except BrokerError as exc:
+                message = f"broker {bootstrap} unreachable ({exc}); retrying"
+                if say is not None:
+                    say(message)
+                else:
+                    import structlog
+                    structlog.get_logger("vigil.connect").warning(
+                        "broker_unreachable", broker=bootstrap, error=str(exc)[:200])
         self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
                                        client_id="vigil-connector")
 

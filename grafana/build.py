@@ -257,6 +257,28 @@ def pipeline() -> dict:
                      "{{platform}}"), unit="reqps"),
         panel("Consumer lag", "Messages not yet read on the workers' partitions, by topic.",
               target("sum by (topic) (vigil_consumer_lag_messages)", "{{topic}}")),
+        row("Broker and delivery"),
+        panel("Broker up", "1 while the broker acknowledges each worker's records and answers "
+              "its probe; 0 during an outage (alert after 1 minute).",
+              target("min by (instance) (vigil_broker_up)", "{{instance}}"),
+              minimum=0, maximum=1, w=6),
+        panel("Records acknowledged / sent again", "Records the broker acknowledged, by "
+              "topic, and those sent again after a failed or unanswered send.",
+              target(f"sum by (topic) (rate(vigil_records_acknowledged_total{RATE}))",
+                     "acked {{topic}}"),
+              target(f"sum by (topic) (rate(vigil_produce_retries_total{RATE}))",
+                     "retried {{topic}}"), unit="reqps", w=6),
+        panel("Topics missing / offset gaps / stalls", "Vigil's topics the broker lacks "
+              "(recreated at once), input records a consumer skipped, and consumers found "
+              "stuck (sent back): all 0 unless something is wrong.",
+              target("max(vigil_topics_missing)", "topics missing"),
+              target(f"sum(increase(vigil_input_offset_gaps_total{RANGE}))", "offsets skipped"),
+              target(f"sum(increase(vigil_consumer_stalls_total{RANGE}))", "consumer stalls"),
+              w=6),
+        panel("Idle-clock records", "Written into partitions without posts (so their quiet "
+              "incidents resolve) and read back.",
+              target(f"sum by (direction) (rate(vigil_clock_records_total{RATE}))",
+                     "{{direction}}"), unit="reqps", w=6),
         row("Latency"),
         panel("Stage latency p50 / p99", "Per batch (score) or per event (the others).",
               target("histogram_quantile(0.5, sum by (le, stage) (rate("

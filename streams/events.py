@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 
 from streams.records import DeadLetter, Escalation, ModerationFeedback, Post, ScoredPost, TrendSignal
 
-__all__ = ["Input", "Tick", "Decision", "Learned", "Note", "Outputs", "inputs_from_batch"]
+__all__ = ["Input", "CLOCK_HEADER", "EndOfInput", "Decision", "Learned", "Note", "Outputs", "inputs_from_batch"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,16 @@ class Input:
         return None if self.key is None else self.key.decode("utf-8", "replace")
 
 
-@dataclass(frozen=True)
-class Tick:
-    """Wall-clock time passing: incidents that went quiet are resolved."""
+#: header of a ``posts.raw`` record that is not a post but a partition's idle clock: its
+#: value is the event time (seconds) the partition has reached. The worker writes one
+#: into a partition that had no input for a while, so its quiet incidents still resolve;
+#: being in the log, it is read back identically after a restart and by a topic replay.
+CLOCK_HEADER = "vigil-clock"
 
-    wall_time: float
+
+@dataclass(frozen=True)
+class EndOfInput:
+    """A replay's input ended: every partition is taken to stay silent from now on."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class Outputs:
     decisions: list[Decision] = field(default_factory=list)
     learned: list[Learned] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)  # (topic, error): bad records
+    clock_records: int = 0  # partitions' idle clocks read (not posts)
     # community -> (burst z-score, active trends per kind) after this call
     watch: dict[str, tuple[float, dict[str, int]]] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)

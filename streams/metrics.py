@@ -66,6 +66,34 @@ API_BATCH_TEXTS = Histogram(
     "vigil_api_batch_texts", "vigil serve: texts per model call (requests micro-batched, "
     "sentences of span annotations included).", buckets=(1, 2, 4, 8, 16, 32, 64, 128),
     registry=REGISTRY)
+BROKER_UP = Gauge(
+    "vigil_broker_up",
+    "1 while the broker acknowledges this process's records, 0 from the first failed "
+    "send or unreachable broker until the next acknowledged one.", registry=REGISTRY)
+PRODUCE_RETRIES = Counter(
+    "vigil_produce_retries_total",
+    "Records sent again because the broker did not acknowledge them, by topic.",
+    ["topic"], registry=REGISTRY)
+RECORDS_ACKNOWLEDGED = Counter(
+    "vigil_records_acknowledged_total",
+    "Records the broker acknowledged, by topic (outputs and state changelogs).",
+    ["topic"], registry=REGISTRY)
+INPUT_OFFSET_GAPS = Counter(
+    "vigil_input_offset_gaps_total",
+    "Input records the consumer skipped over (an offset jump inside a partition): "
+    "should stay 0; Vigil never commits past them.", ["topic"], registry=REGISTRY)
+CONSUMER_STALLS = Counter(
+    "vigil_consumer_stalls_total",
+    "Times the worker found its consumer delivering nothing while input waited, and "
+    "sent it back to the next offset to process.", registry=REGISTRY)
+CLOCK_RECORDS = Counter(
+    "vigil_clock_records_total",
+    "Idle-clock records written into quiet input partitions (written) and read back "
+    "(read).", ["direction"], registry=REGISTRY)
+TOPICS_MISSING = Gauge(
+    "vigil_topics_missing",
+    "Topics of Vigil's topology that the broker does not have (0 when all exist).",
+    registry=REGISTRY)
 POSTS_DEAD_LETTERED = Counter(
     "vigil_posts_dead_lettered_total", "Payloads sent to posts.dlq, by reason.",
     ["reason"], registry=REGISTRY)
@@ -242,6 +270,15 @@ def initialise_zero_series(*, dead_letter_reasons: Iterable[str] = (),
         POSTS_DEAD_LETTERED.labels(reason=reason)
     for stage in stages:
         STAGE_ERRORS.labels(stage=stage)
+    from streams.topology import INPUT_TOPICS, TOPICS
+
+    for spec in TOPICS:  # what the worker produces and could have to send again
+        PRODUCE_RETRIES.labels(topic=spec.name)
+        RECORDS_ACKNOWLEDGED.labels(topic=spec.name)
+    for topic in INPUT_TOPICS:
+        INPUT_OFFSET_GAPS.labels(topic=topic)
+    for direction in ("written", "read"):
+        CLOCK_RECORDS.labels(direction=direction)
 
 
 def render() -> bytes:

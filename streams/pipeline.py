@@ -10,11 +10,15 @@ and ``vigil replay`` (:mod:`agents.replay`); neither has any logic of its own.
                               └ a moderator's action ─ moderator_labels ─▶ ModerationFeedback (moderation.feedback)
       incidents.actions  ─────────────────────────────────────────────────────▶ escalate
       moderation.feedback ─ learn
-      Tick               ─────────────────────────────────────────────────────▶ escalate (quiet resolves)
+      partition clock    ─────────────────────────────────────────────────────▶ escalate (quiet resolves)
 
 Inputs are handled in order. Consecutive posts are scored together (one model call per
-run of posts); anything else in between (an action, a label, a tick) first finishes
-the posts before it, so it sees their effects, exactly as it would one at a time.
+run of posts); anything else in between (an action, a label, a clock record) first
+finishes the posts before it, so it sees their effects, exactly as it would one at a
+time. Each post moves its partition's event clock before it is escalated, and an
+incident that went quiet by then resolves first (:meth:`EscalateStage.advance`): the
+outcome depends on the inputs and their order per partition, never on how they were
+batched, on wall time, or on a restart.
 
 State lives in two places, both explicit: the durable stores of
 :class:`~streams.state.PipelineState` (passed in; the runner persists what changed) and
@@ -28,10 +32,11 @@ import time
 from typing import Optional, Sequence, Union
 
 from config.settings import Settings
+from models.eventtime import parse_event_time
 from models.moderator_labels import ACTIONS, ACTORS
 from models.normalize import NotAPost
 from models.pseudonym import Pseudonymizer
-from streams.events import Input, Outputs, Tick
+from streams.events import CLOCK_HEADER, EndOfInput, Input, Outputs
 from streams.metrics import platform_label  # the label's vocabulary: known, or "other"
 from streams.records import DeadLetter, IncidentAction, ModerationFeedback, Post
 from streams.stages.communities import Communities
@@ -67,11 +72,13 @@ class Pipeline:
     def load_models(self) -> None:
         self.score.load()
 
-    def process(self, inputs: Sequence[Union[Input, Tick]], state: PipelineState) -> Outputs:
+    def process(self, inputs: Sequence[Union[Input, EndOfInput]],
+                state: PipelineState) -> Outputs:
         out = Outputs()
         pending: list[tuple[Post, int]] = []  # normalised posts waiting to be scored
         for item in inputs:
-            if isinstance(item, Input) and item.topic == "posts.raw":
+            if (isinstance(item, Input) and item.topic == "posts.raw"
+                    and CLOCK_HEADER not in item.headers):
                 result = self._normalize(item, state, out)
                 if isinstance(result, Post):
                     pending.append((result, item.partition))
@@ -82,10 +89,10 @@ class Pipeline:
                 continue
             self._score_and_route(pending, state, out)
             pending = []
-            if isinstance(item, Tick):
-                started = time.perf_counter()
-                self.escalate.sweep(item.wall_time, state, out)
-                out.timed("escalate", time.perf_counter() - started)
+            if isinstance(item, EndOfInput):
+                self.escalate.end_of_input(state, out)
+            elif item.topic == "posts.raw":  # a partition's idle clock
+                self._clock(item, state, out)
             elif item.topic == "incidents.actions":
                 act = self._decode(IncidentAction, item, out)
                 if act is not None:
@@ -129,11 +136,21 @@ class Pipeline:
             out.note("feed_" + ("recovered" if draft.resolve else "failing"), "warning",
                      community=draft.community, dead=draft.evidence["dead_lettered"],
                      payloads=draft.evidence["payloads"])
-            self.escalate.apply(draft, source_id, state, item.partition, out,
-                                event_clock=False)
+            self.escalate.apply(draft, source_id, state, item.partition, out)
         if isinstance(result, NotAPost) and result.kind in ("moderation_action", "deletion"):
             return result
         return result if isinstance(result, Post) else None
+
+    def _clock(self, item: Input, state: PipelineState, out: Outputs) -> None:
+        try:
+            event_time = float(item.headers[CLOCK_HEADER])
+        except ValueError:
+            out.invalid.append((item.topic, f"{CLOCK_HEADER}: not a number"))
+            return
+        out.clock_records += 1
+        started = time.perf_counter()
+        self.escalate.advance(item.partition, event_time, state, out)
+        out.timed("escalate", time.perf_counter() - started)
 
     def _moderator_action(self, event: NotAPost, item: Input, out: Outputs) -> None:
         if event.kind == "deletion":
@@ -168,6 +185,7 @@ class Pipeline:
                 out.note("toxic_post", post_id=post.post_id, community=post.community,
                          toxicity=s.toxicity, terms=s.terms)
             started = time.perf_counter()
+            self.escalate.advance(partition, parse_event_time(post.created_at), state, out)
             self.escalate.post(s, state, partition, out)
             mid = time.perf_counter()
             trends = self.detect.detect(s, state, partition)

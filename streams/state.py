@@ -27,6 +27,7 @@ from models.community_watch import WatchState
 from models.conduct import ConductState
 from models.escalation import IncidentState
 from models.raids import RaidState
+from models.watermarks import PartitionClock
 
 __all__ = ["KeyedState", "PipelineState"]
 
@@ -99,7 +100,7 @@ class KeyedState:
 
 
 class PipelineState:
-    """The four stores of :data:`streams.topology.STORES`, for one runner."""
+    """The five stores of :data:`streams.topology.STORES`, for one runner."""
 
     def __init__(self, load: Optional[Callable[[str, str], Optional[dict]]] = None,
                  scan: Optional[Callable[[str], Iterable[tuple[str, dict]]]] = None):
@@ -114,10 +115,11 @@ class PipelineState:
         self.raids = store("raid-state", RaidState)
         self.conduct = store("conduct", ConductState)
         self.incidents = store("incidents", IncidentState)
+        self.clocks = store("clocks", PartitionClock)
 
     @property
     def stores(self) -> tuple[KeyedState, ...]:
-        return (self.watch, self.raids, self.conduct, self.incidents)
+        return (self.watch, self.raids, self.conduct, self.incidents, self.clocks)
 
     def forget(self) -> None:
         for store in self.stores:

@@ -76,7 +76,8 @@ class StageSpec:
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("posts.raw", "community", "bytes",
-              "Platform payloads exactly as connectors produced them; header vigil-platform names the format."),
+              "Platform payloads exactly as connectors produced them; header vigil-platform names the format. "
+              "Records with header vigil-clock (no payload) are the worker's idle clock for that partition."),
     TopicSpec("posts.normalized", "community", "Post",
               "Canonical posts: validated, deduplicated, author pseudonymised."),
     TopicSpec("posts.scored", "community", "ScoredPost",
@@ -113,6 +114,8 @@ STORES: tuple[StoreSpec, ...] = (
               "Each author's violations per community, for the conduct ladder."),
     StoreSpec("incidents", "dedup_key", "models.escalation.IncidentState", "escalate",
               "Open and recent incidents: what was triggered, updated, resolved."),
+    StoreSpec("clocks", "partition", "models.watermarks.PartitionClock", "escalate",
+              "Each input partition's event time, which decides when incidents went quiet."),
 )
 
 STAGES: tuple[StageSpec, ...] = (
@@ -125,8 +128,8 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("detect", "detect", "ScoredPost", ("TrendSignal",),
               ("burst-state", "raid-state")),
     StageSpec("escalate", "escalate",
-              "ScoredPost | TrendSignal | feed Draft | IncidentAction | sweep tick",
-              ("Escalation",), ("conduct", "incidents")),
+              "ScoredPost | TrendSignal | feed Draft | IncidentAction | partition clock",
+              ("Escalation",), ("conduct", "incidents", "clocks")),
     StageSpec("moderator_labels", "moderator_labels",
               "NotAPost(moderation_action) from normalize | ScoredPost (remembered)",
               ("ModerationFeedback -> moderation.feedback",),

@@ -116,13 +116,13 @@ def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool],
         consumer.close()
 
 
-def produce(bootstrap: str, items: list[tuple[bytes | None, bytes, dict[str, str]]],
-            topic: str = "posts.raw") -> None:
+def produce(bootstrap: str, items: list[tuple], topic: str = "posts.raw") -> None:
+    """items: (key, value, headers) or (key, value, headers, partition)."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    for key, value, headers in items:
-        producer.send(topic, key=key, value=value,
+    for key, value, headers, *partition in items:
+        producer.send(topic, key=key, value=value, partition=partition[0] if partition else None,
                       headers=[(k, v.encode()) for k, v in headers.items()])
     producer.flush()
     producer.close()

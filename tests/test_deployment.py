@@ -215,7 +215,7 @@ def test_prometheus_rules_and_alertmanager_config_check():
                             str(ROOT / "config/prometheus/rules/vigil.rules.yml")],
                            capture_output=True, text=True)
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 13 rules found" in rules.stdout
+    assert "SUCCESS: 16 rules found" in rules.stdout
     # the alerts fire (and stay quiet) on synthetic series as their test file says
     unit = subprocess.run(["promtool", "test", "rules",
                            str(ROOT / "config/prometheus/tests/vigil.rules.test.yml")],

@@ -36,6 +36,7 @@ CASES = [
     ("payload_too_large", enc(payload(text="x" * 3000)), None),
     ("invalid_encoding", b"\xff\xfe{", None),
     ("invalid_json", b'{"platform": "reddit", "text": "cut', None),
+    ("too_deep", b"[" * 100 + b"]" * 100, None),
     ("not_an_object", b'["a", "list"]', None),
     ("unknown_format", enc(payload()), "myspace"),
     ("missing_field", enc(payload(text=_DROP)), None),

@@ -171,15 +171,15 @@ def test_crashing_parser_becomes_internal_error_dead_letter(pipeline, monkeypatc
     from models.normalize import Normalizer
     from models.parsers import FORMATS
 
-    def crash(obj):
-        raise KeyError("boom")
+    def crash(obj):  # a bug of Vigil's; a payload of the wrong shape is "wrong_type"
+        raise RuntimeError("boom")
 
     normalizer = pipeline.normalize.normalizer
     monkeypatch.setattr(pipeline.normalize, "normalizer", Normalizer(
         normalizer.pseudonymize, normalizer.limits, {**FORMATS, "test-crash": crash}))
     dl = normalize(pipeline, b"{}", fmt="test-crash", ingested=INGESTED, now=NOW)
     assert isinstance(dl, DeadLetter)
-    assert dl.reason == "internal_error" and "KeyError" in dl.detail
+    assert dl.reason == "internal_error" and "RuntimeError" in dl.detail
     assert base64.b64decode(dl.value_b64) == b"{}" and dl.key_b64 is None
     validator("posts.dlq").validate(json.loads(dl.dumps()))
 

@@ -101,8 +101,10 @@ def test_replay_of_a_topic_range_reads_it_and_produces_nothing(broker, tmp_path)
     from streams.admin import create_topics
 
     create_topics(Settings.load(env={}, broker=broker.url))
-    payloads = sample_lines()
-    produce(broker.bootstrap, [(None, raw, {"vigil-format": "vigil"}) for raw in payloads])
+    # as the file connector sends a file: keyed by community, in event-time order (a
+    # topic is replayed in its log order per partition, as the worker reads it)
+    from tests.test_replay_equals_live import _rows
+    produce(broker.bootstrap, [(key, raw, {"vigil-format": "vigil"}) for _, raw, key in _rows()])
     time.sleep(0.5)
     out = tmp_path / "topic"
     assert main(["replay", "--topic", "posts.raw", "--from", "2000-01-01T00:00:00Z",

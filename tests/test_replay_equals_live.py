@@ -6,9 +6,11 @@ nothing else differs: keys, headers, batching, state in tables against state in
 memory, publishing. Fields stamped with processing time (``created_at`` of an
 escalation, ``emitted_at``, ``scored_at``) and the ingestion time (the broker's clock
 live, the event time in a file replay) are left out of the comparison; everything else
-must match. The quiet-period sweep runs on wall time, which a replay does not have, so
-it is switched off here (VIGIL_INCIDENT_SWEEP_INTERVAL_S); quiet resolves are compared
-by the restart and lag tests.
+must match, quiet resolves included: both decide them by each partition's event time.
+A replay takes the end of its input as lasting silence; live, silence reaches a
+partition as the idle-clock record a worker writes into it after an idle interval
+(VIGIL_INCIDENT_SWEEP_INTERVAL_S, set long here so the worker writes none mid-test), so
+the test writes that record itself, at the time silence would have reached.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from agents.cli import main
+from streams.events import CLOCK_HEADER
 from tests.conftest import SAMPLE, produce, read_topic, start_worker, stop_worker, total
 
 pytestmark = pytest.mark.integration
@@ -65,6 +68,12 @@ def test_live_worker_and_replay_emit_the_same_escalations_and_trends(broker, tmp
                         + total(m, "vigil_posts_duplicate_total")
                         + total(m, "vigil_posts_dead_lettered_total")
                         + total(m, "vigil_platform_events_total") >= len(rows), timeout_s=120)
+        # silence after the stream: what the worker would write after an idle interval,
+        # at the event time a replay's end of input stands for
+        silent = max(ts for ts, _, _ in rows) + 3600.0
+        produce(broker.bootstrap, [(None, b"", {CLOCK_HEADER: repr(silent)}, p)
+                                   for p in range(4)])
+        worker.wait_for(lambda m: total(m, "vigil_clock_records_total", direction="read") >= 4)
         live_escalations = [json.loads(m.value) for m in read_topic(
             broker.bootstrap, "escalations", until=lambda ms: False, timeout_s=3)]
         live_trends = [json.loads(m.value) for m in read_topic(

@@ -79,7 +79,9 @@ def parse_discourse(obj: Mapping[str, Any]) -> dict:
     edited = version is not None and version > 1
     return {
         "platform": "discourse", "community": None, "post_id": pid,
-        "author": post.get("user_id") or post.get("username"), "text": text, "created_at": post.get("created_at"),
+        # the numeric user id, as a string (the canonical author is one), or the username
+        "author": _id_str(post.get("user_id") or post.get("username")), "text": text,
+        "created_at": post.get("created_at"),
         "thread_id": topic, "parent_id": None, "lang": None, "url": None,
         "meta": {"topic_id": topic, "post_number": number,
                  "reply_to_post_number": post.get("reply_to_post_number"),
@@ -133,6 +135,11 @@ def _int(value: Any) -> Optional[int]:
         return None if value is None or isinstance(value, bool) else int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _id_str(value: Any) -> Any:
+    """An integer id as a string; anything else as it is (validation judges it)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _deletion(post: Mapping[str, Any]) -> dict:

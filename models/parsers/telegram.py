@@ -49,7 +49,7 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
     to score). Service messages are ``non_post`` events, except a member removed by
     someone else (an admin's kick or ban): ``moderation_action``, counted but labelling
     nothing (its ``chat_member`` update does). post_id is "<chat id>:<message_id>"; the
-    author is the sender's numeric id (usernames change).
+    author is the sender's numeric id, as a string (usernames change).
 
     >>> f = parse_telegram({"update_id": 9, "edited_message": {"message_id": 42,
     ...     "from": {"id": 7, "is_bot": False, "first_name": "Sam"}, "date": 1793606400,
@@ -105,8 +105,10 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
     meta.update(media=media, edited=edit is not None, revision=edit,
                 forwarded="forward_origin" in msg or "forward_date" in msg,
                 is_bot=bool(sender.get("is_bot")) if isinstance(sender, Mapping) else None)
-    return {"platform": "telegram", "community": None, "post_id": post_id, "author": author,
-            "text": text, "created_at": msg.get("date"), "parent_id": parent,
+    return {"platform": "telegram", "community": None, "post_id": post_id,
+            # the numeric id as a string: the canonical author is one
+            "author": str(author) if isinstance(author, int) and not isinstance(author, bool)
+            else author, "text": text, "created_at": msg.get("date"), "parent_id": parent,
             "thread_id": f"{chat_id}:{thread}" if thread is not None else None,
             "lang": None, "url": url, "meta": meta}
 

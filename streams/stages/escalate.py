@@ -6,7 +6,7 @@ Shapes::
     TrendSignal                                  -> trend Draft (threats, opportunities)
     feed-health Draft (from normalize)           -> pipeline incident
     IncidentAction (on-call: acknowledge, resolve) -> Draft, or ignored with a reason
-    Tick (wall time)                             -> resolves for incidents gone quiet
+    a partition's event time moving (a post, an idle-clock record) -> quiet resolves
     Draft, IncidentState (incidents) -> IncidentState', Escalation | None
 
 The ledger turns repeats into updates and ignores redelivered sources (a source id
@@ -14,12 +14,20 @@ names one input: a post, one lifecycle step of a trend, one action), so replayin
 input after a crash emits nothing twice; each escalation's ``id`` is deterministic,
 so a consumer that upserts on it sees one message even if one is re-sent.
 
-Moderation and safety incidents end by going quiet: a ``Tick`` resolves those with no
-new occurrence for ``incident_quiet_s`` of event time. The event clock is the latest
-event time escalated on, advanced by the wall time since (so a replay of old data
-resolves in its own time, and a community that falls silent still resolves).
+Moderation and safety incidents end by going quiet: one with no new occurrence for
+``incident_quiet_s`` of its own partition's event time is resolved the moment that
+partition's clock passes the deadline (:meth:`EscalateStage.advance`, called before
+each post is escalated, in input order), so live, replay and a worker restarted any
+number of times resolve at the same point of the same partition. A partition whose
+communities fell silent still moves: the worker writes an idle-clock record into it
+(``vigil-clock`` header on ``posts.raw``, see :mod:`agents.worker`), which every
+runner reads back like any other input; a replay of a file, which has no such
+records, treats the end of its input as silence long enough to resolve everything
+quiet (:meth:`EscalateStage.end_of_input`).
 
-State: ``conduct`` (per community and author) and ``incidents`` (per dedup key).
+State: ``conduct`` (per community and author), ``incidents`` (per dedup key) and
+``clocks`` (per partition); soft: the quiet deadlines of each partition's open
+incidents, rebuilt from ``incidents`` when a partition is first seen.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from models.escalation import (QUIET_RESOLVED_TYPES, Draft, IncidentLedger, Inci
                                quiet_resolve_draft, safety_draft, trend_draft)
 from models.bursts import BurstSignal
 from models.eventtime import parse_event_time, to_iso
+from models.watermarks import PartitionClock, QuietDeadlines
 from streams.events import Decision, Outputs
 from streams.records import Escalation, IncidentAction, ScoredPost, TrendSignal
 from streams.stages.communities import Communities
@@ -61,8 +70,10 @@ class EscalateStage:
         self.settings = settings
         self.communities = communities
         self.ledger = IncidentLedger()
-        # [latest event time escalated on, wall time when seen]
-        self.event_clock = [0.0, 0.0]
+        self._deadlines: dict[int, QuietDeadlines] = {}
+        # (newest event time of any partition, wall time when seen): only for the
+        # worker's idle-clock records, never for deciding anything here
+        self.newest = (0.0, 0.0)
 
     # -- inputs -----------------------------------------------------------------------
     def post(self, scored: ScoredPost, state: PipelineState, partition: int,
@@ -134,37 +145,69 @@ class EscalateStage:
                      else f"action:{act.action}:{act.actor}:{act.time}")
         self.apply(draft, source_id, state, partition, out)
 
-    def sweep(self, wall_time: float, state: PipelineState, out: Outputs) -> None:
-        """Resolve the moderation and safety incidents that went quiet."""
-        latest, seen_at = self.event_clock
-        if not seen_at:
-            return  # nothing escalated since start: no clock to judge quiet by
-        now = latest + (wall_time - seen_at)
-        for key in state.incidents.keys_where(_open_and_quiet_resolved):
-            incident: Optional[IncidentState] = state.incidents.get(key)
-            if incident is None or incident.partition is None:
+    def advance(self, partition: int, event_time: float, state: PipelineState,
+                out: Outputs) -> None:
+        """The partition's clock reaches ``event_time``: resolve what went quiet by then."""
+        key = str(partition)
+        clock: Optional[PartitionClock] = state.clocks.get(key)
+        if clock is None:
+            clock = PartitionClock()
+            state.clocks.put(key, clock, partition)
+        if not clock.advance(event_time):
+            return
+        state.clocks.touch(key, partition)
+        if event_time > self.newest[0]:
+            self.newest = (event_time, time.time())
+        quiet_s = self.settings.incident_quiet_s
+        for dedup_key in self._due(partition, state).pop_due(clock.event_time):
+            incident: Optional[IncidentState] = state.incidents.get(dedup_key)
+            if incident is None or incident.partition != partition:
                 continue
-            draft = quiet_resolve_draft(incident, now, self.settings.incident_quiet_s)
+            draft = quiet_resolve_draft(incident, clock.event_time, quiet_s)
             if draft is not None:
                 self.apply(draft, f"quiet:{incident.incident}:{incident.occurrence_count}",
-                           state, incident.partition, out, event_clock=False)
+                           state, partition, out)
+
+    def end_of_input(self, state: PipelineState, out: Outputs) -> None:
+        """A replay's input ended: as if every partition then stayed silent for good."""
+        clocks = [(int(k), state.clocks.get(k)) for k in state.clocks.keys_where(
+            lambda v: True)]
+        if not clocks:
+            return
+        last = max(c.event_time for _, c in clocks) + self.settings.incident_quiet_s
+        for partition, _ in sorted(clocks):
+            self.advance(partition, last, state, out)
+
+    def forget(self) -> None:
+        """Partitions were reassigned: rebuild the deadlines from the table when needed."""
+        self._deadlines.clear()
+
+    def _due(self, partition: int, state: PipelineState) -> QuietDeadlines:
+        due = self._deadlines.get(partition)
+        if due is None:  # first sight of this partition: its open incidents, from state
+            due = self._deadlines[partition] = QuietDeadlines()
+            quiet_s = self.settings.incident_quiet_s
+            for key in state.incidents.keys_where(_open_and_quiet_resolved):
+                incident = state.incidents.get(key)
+                if incident is not None and incident.partition == partition:
+                    due.add(incident.last_seen + quiet_s, key)
+        return due
 
     # -- the ledger -------------------------------------------------------------------
     def apply(self, draft: Draft, source_id: str, state: PipelineState, partition: int,
               out: Outputs, *, ingested_at: Optional[str] = None,
-              post_id: Optional[str] = None, event_clock: bool = True) -> None:
-        """Run a draft through the incident ledger; emit what it says.
-
-        ``event_clock=False`` for drafts not timed by posts (feed health, the sweep's
-        resolves), which must not move the event clock of a replay forward."""
-        if event_clock and draft.event_ts > self.event_clock[0]:
-            self.event_clock[:] = [draft.event_ts, time.time()]
+              post_id: Optional[str] = None) -> None:
+        """Run a draft through the incident ledger; emit what it says."""
         incident, status = self.ledger.apply(state.incidents.get(draft.dedup_key), draft,
                                              source_id)
         if incident is None or status is None:
             return  # a redelivered source, or nothing open to act on: nothing changed
         incident.partition = partition
         state.incidents.put(draft.dedup_key, incident, partition)
+        if (status != "resolved" and incident.type in QUIET_RESOLVED_TYPES
+                and partition in self._deadlines):
+            self._deadlines[partition].add(
+                incident.last_seen + self.settings.incident_quiet_s, draft.dedup_key)
         out.escalations.append(Escalation(
             id=escalation_id(draft.dedup_key, incident.incident, incident.occurrence_count,
                              status),

@@ -1,0 +1,155 @@
+"""Sends the broker acknowledged, or sent again: the worker's only way to produce.
+
+A record counts as sent when the broker acknowledged it (acks=all), not when the
+producer queued it: the worker commits an input's offset only after every record that
+input caused was acknowledged (:mod:`agents.transport`), so a crash can repeat an
+output (same id: a consumer upserting on it sees one) but never lose one.
+
+When a send fails (the broker is down, a topic is gone, a timeout) everything from the
+first failed record on is sent again, in order, so a key's records never overtake each
+other; the call retries with backoff until the broker acknowledges or the worker stops
+(:class:`DeliveryStopped`, nothing committed past it). Meanwhile ``vigil_broker_up`` is
+0 and the log says why, at most one line per ``log_every_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional, Sequence
+
+import structlog
+
+from streams import metrics
+
+__all__ = ["OutRecord", "DeliveryStopped", "RateLimitedLog", "deliver", "outage"]
+
+log = structlog.get_logger("vigil.delivery")
+
+Send = Callable[..., Awaitable[Awaitable[Any]]]  # Faust's producer.send: -> ack future
+
+
+@dataclass(frozen=True)
+class OutRecord:
+    topic: str
+    key: Optional[bytes]
+    value: Optional[bytes]
+    partition: Optional[int] = None
+    headers: Optional[list[tuple[str, bytes]]] = None
+
+
+class DeliveryStopped(RuntimeError):
+    """The worker is stopping while records are still unacknowledged."""
+
+
+class RateLimitedLog:
+    """One warning per ``every_s`` for a repeating failure, with how many were held back."""
+
+    def __init__(self, every_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
+        self.every_s, self.clock = every_s, clock
+        self._last = float("-inf")
+        self._held = 0
+
+    def warning(self, event: str, **fields: Any) -> bool:
+        now = self.clock()
+        if now - self._last < self.every_s:
+            self._held += 1
+            return False
+        log.warning(event, suppressed=self._held, **fields)
+        self._last, self._held = now, 0
+        return True
+
+
+_outage_log = RateLimitedLog()
+
+
+class Outage:
+    """Whether this process's last send failed; ``vigil_broker_up`` follows it (and the
+    broker watch's reachability, :mod:`agents.broker_watch`)."""
+
+    def __init__(self) -> None:
+        self.since: Optional[float] = None
+
+    def failed(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+        metrics.BROKER_UP.set(0)
+
+    def clear(self) -> None:
+        self.since = None
+
+    @property
+    def active(self) -> bool:
+        return self.since is not None
+
+
+outage = Outage()
+#: no acknowledgement for this long: the broker counts as down (a healthy one takes ms)
+SLOW_ACK_S = 5.0
+
+
+async def deliver(send: Send, records: Sequence[OutRecord], *,
+                  stopping: Callable[[], bool], max_backoff_s: float = 5.0) -> None:
+    """Send ``records`` in order and wait until the broker acknowledged every one."""
+    pending = list(records)
+    backoff = 0.2
+    while pending:
+        failed_at, error = await _send_in_order(send, pending)
+        done = pending if failed_at is None else pending[:failed_at]
+        for record in done:
+            metrics.RECORDS_ACKNOWLEDGED.labels(topic=record.topic).inc()
+        if failed_at is None:
+            outage.clear()
+            metrics.BROKER_UP.set(1)
+            return
+        pending = pending[failed_at:]
+        outage.failed()
+        for record in pending:
+            metrics.PRODUCE_RETRIES.labels(topic=record.topic).inc()
+        _outage_log.warning("broker_unacknowledged", topic=pending[0].topic,
+                            unacknowledged=len(pending), error=_describe(error),
+                            retry_in_s=round(backoff, 2))
+        deadline = time.monotonic() + backoff
+        while time.monotonic() < deadline:
+            if stopping():
+                raise DeliveryStopped(f"{len(pending)} records unacknowledged at shutdown")
+            await asyncio.sleep(min(0.1, backoff))
+        backoff = min(backoff * 2, max_backoff_s)
+
+
+async def _send_in_order(send: Send, records: Sequence[OutRecord]
+                         ) -> tuple[Optional[int], Optional[BaseException]]:
+    """Queue every record in order, then wait for the acks; (index of the first record
+    not acknowledged, its error), or (None, None) when all were."""
+    futures = []
+    error: Optional[BaseException] = None
+    for record in records:
+        try:
+            futures.append(await send(record.topic, record.key, record.value,
+                                      record.partition, None, record.headers))
+        except Exception as exc:  # not even queued: the rest waits for the retry
+            error = exc
+            break
+    waiting = asyncio.ensure_future(asyncio.gather(*futures, return_exceptions=True))
+    started = time.monotonic()
+    while not waiting.done():
+        await asyncio.wait([waiting], timeout=SLOW_ACK_S)
+        if not waiting.done():  # the producer retries on its own: say the broker is away
+            outage.failed()
+            _outage_log.warning("broker_slow_to_acknowledge", topic=records[0].topic,
+                                waiting=len(futures),
+                                waited_s=round(time.monotonic() - started, 1))
+    for i, result in enumerate(waiting.result()):
+        if isinstance(result, BaseException):
+            return i, result
+    if error is not None:
+        return len(futures), error
+    return None, None
+
+
+def _describe(error: Optional[BaseException]) -> str:
+    if error is None:
+        return ""
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:300]
