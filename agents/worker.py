@@ -245,14 +245,15 @@ async def in_order(inputs: list[Input]) -> list[Input]:
 _rewound: dict = {}
 _rewound_at: dict = {}
 _last_delivery = [time.monotonic()]  # when the stream last handed the agent anything
-STALL_S = 30.0
+STALL_S = 10.0
 
 
-@app.timer(interval=10.0)
+@app.timer(interval=STALL_S / 2)
 async def watch_for_a_stalled_consumer() -> None:
     """Input waiting on the broker, nothing delivered for ``STALL_S``, the pipeline idle:
-    the consumer is stuck (seen once in about ten restarts, Faust's fetcher holding no
-    position after a crash). Send every lagging partition back to its next offset."""
+    the consumer is stuck (seen in about one restart in ten, mostly right after a
+    rewind past records Faust skipped: the first seek did not take). Send every lagging
+    partition back to its next offset."""
     if pipeline_lock.locked() or time.monotonic() - _last_delivery[0] < STALL_S:
         return
     consumer = app.consumer

@@ -206,8 +206,8 @@ REPEAT_OFFENCES = Counter(
     ["action", "community"], registry=REGISTRY)
 CONSUMER_LAG = Gauge(
     "vigil_consumer_lag_messages",
-    "Messages on this worker's assigned partitions not yet read, by source topic "
-    "(high watermark from the latest fetch minus the read position).",
+    "Messages on this worker's assigned partitions not yet processed, by source topic "
+    "(high watermark from the latest fetch minus the next offset to process).",
     ["topic"], registry=REGISTRY)
 STAGE_ERRORS = Counter(
     "vigil_stage_errors_total", "Unexpected errors in a stage, by stage.",
