@@ -85,3 +85,35 @@ def test_connect_file_says_at_once_that_the_broker_is_unreachable(tmp_path):
             _, err = proc.communicate()
     assert "unreachable" in err and f"127.0.0.1:{port}" in err, err[-2000:]
     assert err.count("unreachable") <= 4  # one line per retry, not a flood
+
+
+def test_a_broker_back_without_its_topics_is_reported_and_they_are_recreated(tmp_path):
+    from streams.admin import list_topics
+    from streams.topology import TOPICS
+
+    port = free_port()
+    first = EmbeddedBroker(port=port, log_path=tmp_path / "tansu1.log")
+    first.start()
+    worker = start_worker(first, tmp_path)
+    second = None
+    try:
+        worker.wait_for(lambda m: m.get("vigil_broker_up") == 1, timeout_s=30)
+        first.stop()  # memory storage: every topic goes with it
+        worker.wait_for(lambda m: m.get("vigil_broker_up") == 0, timeout_s=30)
+        second = EmbeddedBroker(port=port, log_path=tmp_path / "tansu2.log")
+        second.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "topics_recreated" not in worker.log_path.read_text():
+            time.sleep(0.5)
+        log = worker.log_path.read_text()
+        assert "topics_missing" in log and "are gone" in log
+        assert "topics_recreated" in log
+        assert {t.name for t in TOPICS} <= list_topics(second.bootstrap)
+        worker.wait_for(lambda m: m.get("vigil_broker_up") == 1
+                        and m.get("vigil_topics_missing") == 0, timeout_s=30)
+    finally:
+        worker.proc.terminate()
+        worker.proc.wait(30)
+        for b in (first, second):
+            if b is not None:
+                b.stop()
