@@ -28,6 +28,7 @@ each stage's soft state (dedup window, feed health, topics, learnt models) on th
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Optional, Sequence, Union
 
@@ -145,7 +146,15 @@ class Pipeline:
         try:
             event_time = float(item.headers[CLOCK_HEADER])
         except ValueError:
-            out.invalid.append((item.topic, f"{CLOCK_HEADER}: not a number"))
+            event_time = math.nan
+        # A clock moves every incident of its partition: one that is not a time, or is
+        # ahead of when the broker received it (beyond the skew posts are allowed), would
+        # resolve them all at once. Judged by the record's own broker time, so a replay
+        # of the topic judges it the same way.
+        if not math.isfinite(event_time) or (
+                item.timestamp and event_time > item.timestamp + self.settings.max_clock_skew_s):
+            out.invalid.append((item.topic, f"{CLOCK_HEADER}: not a time before its arrival: "
+                                             f"{item.headers[CLOCK_HEADER][:40]!r}"))
             return
         out.clock_records += 1
         started = time.perf_counter()

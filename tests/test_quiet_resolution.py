@@ -33,8 +33,9 @@ def fine(n: int, community: str, t: float, partition: int) -> Input:
                      offset=1000 + n)
 
 
-def clock(t: float, partition: int) -> Input:
-    return Input("posts.raw", b"", None, {CLOCK_HEADER: repr(t)}, partition=partition)
+def clock(t: float, partition: int, received: float = T0 + 86400 * 365) -> Input:
+    return Input("posts.raw", b"", None, {CLOCK_HEADER: repr(t)}, partition=partition,
+                 timestamp=received)
 
 
 def statuses(escalations, community: str) -> list[tuple[str, int]]:
@@ -124,3 +125,17 @@ def test_a_restart_from_the_stored_state_resolves_as_if_nothing_happened():
             for key, _ in store.take_changed():
                 tables.setdefault(store.name, {})[key] = store.encoded(key)
     assert out == reference
+
+
+def test_a_clock_that_is_not_a_time_or_runs_ahead_of_its_arrival_moves_nothing():
+    p, state = pipeline(), PipelineState()
+    p.process([toxic(1, "r/a", T0, 0)], state)
+    for bad in (clock(float("inf"), 0), clock(T0 + 7 * 86400, 0, received=T0 + 60),
+                Input("posts.raw", b"", None, {CLOCK_HEADER: "soon"}, partition=0,
+                      timestamp=T0 + 60)):
+        out = p.process([bad], state)
+        assert out.escalations == [] and out.clock_records == 0
+        assert out.invalid and out.invalid[0][1].startswith(CLOCK_HEADER)
+    # a genuine one, received after the time it names, still resolves
+    out = p.process([clock(T0 + QUIET, 0, received=T0 + QUIET + 5)], state)
+    assert statuses(out.escalations, "r/a") == [("resolved", 1)]
