@@ -32,8 +32,12 @@ SAMPLE = Path(__file__).resolve().parent.parent / "connectors" / "sample_data" /
 RUN_DIR = Path("var/run")
 
 
+#: where the narration goes: stdout, or stderr when stdout carries the JSON summary
+_NARRATION = {"stream": None}
+
+
 def _say(msg: str) -> None:
-    print(msg, flush=True)
+    print(msg, flush=True, file=_NARRATION["stream"] or sys.stdout)
 
 
 def scrape(web_port: int) -> dict[str, float]:
@@ -180,8 +184,10 @@ def _stop_on_signals() -> None:
 
 
 def run_demo(*, input_path: Optional[Path], speed: float, exit_on_end: bool,
-             broker_port: int = 0, web_port: int = 6066) -> int:
+             broker_port: int = 0, web_port: int = 6066, as_json: bool = False) -> int:
+    """``as_json``: the narration goes to stderr and the summary, as JSON, to stdout."""
     started = time.monotonic()
+    _NARRATION["stream"] = sys.stderr if as_json else None
     _stop_on_signals()
     path = Path(input_path) if input_path else SAMPLE
     if not path.is_file():
@@ -227,7 +233,10 @@ def run_demo(*, input_path: Optional[Path], speed: float, exit_on_end: bool,
         time.sleep(1.0)  # let the printer catch the last escalations
         summary = _summary(metrics, stats.produced, printer, time.monotonic() - started)
         (RUN_DIR / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        _say("[vigil] summary\n" + json.dumps(summary, indent=2))
+        if as_json:
+            print(json.dumps(summary, indent=2), flush=True)
+        else:
+            _say("[vigil] summary\n" + json.dumps(summary, indent=2))
         return 0
     except KeyboardInterrupt:
         _say("\n[vigil] stopping")

@@ -220,10 +220,12 @@ def _logit(p: float) -> float:
 
 def prepare(path: Path, *, text_col: str, label_col: str, positive: set[str],
             embeddings: bool = True, limit: Optional[int] = None, backend: str = "onnx-int8",
-            onnx_dir: Optional[str] = None, policy: Optional[CommunityPolicy] = None):
+            onnx_dir: Optional[str] = None, policy: Optional[CommunityPolicy] = None,
+            progress=None):
     """Read and score every row once, as shipped: (texts, labels, scores, seconds).
 
-    Several seeds reuse it, so embedding a large set is paid once."""
+    Several seeds reuse it, so embedding a large set is paid once. ``progress(done,
+    total)`` is called after each batch: embedding is the slow part of an evaluation."""
     texts, y = read_labelled(path, text_col, label_col, positive, limit)
     policy = policy or CommunityPolicy()
     embedder = SentenceEmbedder(backend=backend, onnx_dir=onnx_dir) if embeddings else None
@@ -233,4 +235,6 @@ def prepare(path: Path, *, text_col: str, label_col: str, positive: set[str],
     for i in range(0, len(texts), BATCH):
         chunk = texts[i:i + BATCH]
         scored.extend(model.score_batch(chunk, [COMMUNITY] * len(chunk)))
+        if progress:
+            progress(len(scored), len(texts))
     return texts, y, scored, time.perf_counter() - started

@@ -43,7 +43,10 @@ def record(inputs: Sequence[Union[Input, EndOfInput]], out: Outputs) -> None:
         community = metrics.community_label(s.post.community)
         metrics.POSTS_SCORED.labels(platform=metrics.platform_label(s.post.platform),
                                     community=community, decision=s.decision).inc()
-        metrics.SENTIMENT.labels(community=community).observe(s.sentiment)
+        metrics.POSTS_BY_LANGUAGE.labels(language=metrics.language_label(s.lang),
+                                         supported=str(s.lang_supported).lower()).inc()
+        if s.lang_supported:  # VADER reads English: elsewhere its 0 would read as neutral
+            metrics.SENTIMENT.labels(community=community).observe(s.sentiment)
         metrics.TOXICITY_SCORE.observe(s.toxicity)
         metrics.INGEST_TO_SCORED_SECONDS.observe(
             max(0.0, now - parse_event_time(s.post.ingested_at)))

@@ -26,12 +26,12 @@ topic it is the broker's timestamp, as on a live worker.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Optional, TypeVar
 
+from agents.progress import progress as progress_for
 from config.settings import Settings
 from connectors.files import ColumnMapping, FileRow, iter_file
 from models.eventtime import parse_event_time, to_iso
@@ -44,23 +44,6 @@ __all__ = ["replay_file", "replay_topic", "replay_inputs", "BATCH"]
 
 BATCH = 256
 T = TypeVar("T")
-
-
-class _Progress:
-    """A status line on stderr every couple of seconds: long files are common."""
-
-    def __init__(self, total: int, every_s: float = 2.0):
-        self.total, self.every_s = total, every_s
-        self.start = self.last = time.monotonic()
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= self.every_s or done == self.total:
-            self.last = now
-            rate = done / max(now - self.start, 1e-9)
-            pct = 100.0 * done / max(self.total, 1)
-            print(f"\rreplay: {done}/{self.total} rows ({pct:5.1f}%) {rate:,.0f} rows/s",
-                  end="\n" if done == self.total else "", file=sys.stderr, flush=True)
 
 
 def replay_file(settings: Settings, path: Path, out: Path,
@@ -107,9 +90,11 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
     dead: Counter = Counter()
     trends: Counter = Counter()
     escalations: Counter = Counter()
+    languages: Counter = Counter()
+    unreadable = 0
     first_ts: Optional[float] = None
     last_ts: Optional[float] = None
-    progress = _Progress(len(ordered))
+    progress = progress_for(len(ordered), "replay", "rows")
     files = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8")
              for name in ("scored", "trends", "escalations", "dlq", "labels")}
 
@@ -144,12 +129,15 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
             dead.update(d.reason for d in o.dead_letters)
             trends.update(f"{t.kind}:{t.state}" for t in o.trends)
             escalations.update(f"{e.type}:{e.status}" for e in o.escalations)
+            languages.update(s.lang or "und" for s in o.scored)
+            unreadable += sum(not s.lang_supported for s in o.scored)
             for s in o.scored:
                 ts = parse_event_time(s.post.created_at)
                 first_ts = ts if first_ts is None else min(first_ts, ts)
                 last_ts = ts if last_ts is None else max(last_ts, ts)
             progress.update(counts["rows"])
     finally:
+        progress.close()
         for fh in files.values():
             fh.close()
     elapsed = time.perf_counter() - started
@@ -162,6 +150,9 @@ def replay_inputs(settings: Settings, ordered: list[Input], out: Path, *, source
         "dead_lettered": dict(sorted(dead.items())),
         "scored": counts["scored"],
         "toxic": counts["toxic"],
+        # scored posts by language; those the English-only scorers cannot read
+        "languages": dict(languages.most_common()),
+        "language_unsupported": unreadable,
         "moderator_labels": counts["labels"],
         "labels_learned": counts["learned"],
         "communities": len(state.watch),

@@ -1,8 +1,9 @@
-"""Vigil's runtime settings: one frozen dataclass, filled from defaults, an optional
-TOML file and ``VIGIL_*`` environment variables (in rising priority).
+"""Vigil's runtime settings: one frozen pydantic-settings model, filled from defaults, an
+optional TOML file and ``VIGIL_*`` environment variables (in rising priority).
 
-Every field maps to exactly one environment variable, ``VIGIL_<FIELD NAME UPPER>``,
-so docker-compose, the Makefile and the tests all speak the same names.
+Every field maps to exactly one environment variable, ``VIGIL_<FIELD NAME UPPER>``, and
+to the TOML key ``<field name>``; its ``description`` is the one place it is documented
+(the README's table is generated from it: ``python -m config.settings --markdown``).
 
 >>> s = Settings.load(env={"VIGIL_PARTITIONS": "8", "VIGIL_BROKER": "kafka://k:9092"})
 >>> s.partitions, s.broker
@@ -13,15 +14,18 @@ so docker-compose, the Makefile and the tests all speak the same names.
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import ipaddress
 import os
-import tomllib
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-__all__ = ["Settings", "SettingsError"]
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.settings_load import (CODE, Expect, SettingsError, Source, build, env_layer,
+                                  file_layer)
+
+__all__ = ["Settings", "SettingsError", "DEV_PSEUDONYM_KEY", "EMBEDDING_BACKENDS"]
 
 #: Used only when no key is configured. Pseudonyms made with it are stable but not
 #: secret: fine for the embedded demo, never for a real community (a warning is logged).
@@ -30,92 +34,223 @@ DEV_PSEUDONYM_KEY = "vigil-development-key-not-secret"
 EMBEDDING_BACKENDS = ("onnx-int8", "torch-bf16", "torch-fp32")
 
 
-class SettingsError(ValueError):
-    """A setting has a value Vigil cannot run with; the message names the variable."""
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class Settings:
+# The kinds of value a setting takes; each says in words what it accepts (messages, README).
+Port = Annotated[int, Field(ge=1, le=65535), Expect("an integer TCP port 1-65535")]
+Count = Annotated[int, Field(ge=1), Expect("an integer >= 1")]
+Count0 = Annotated[int, Field(ge=0), Expect("an integer >= 0")]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False),
+                    Expect("a finite number of seconds > 0")]
+Seconds0 = Annotated[float, Field(ge=0, allow_inf_nan=False),
+                     Expect("a finite number of seconds >= 0")]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), Expect("a finite number > 0")]
+Probability = Annotated[float, Field(gt=0, lt=1),
+                        Expect("a number between 0 and 1, both excluded")]
+Score = Annotated[float, Field(gt=0, le=1), Expect("a number above 0 and at most 1")]
+Name = Annotated[str, Field(min_length=1), Expect("a non-empty string")]
+Broker = Annotated[str, Expect("a broker URL, kafka://host:port[;host:port]")]
+RunbookUrl = Annotated[str, Expect("an http:// or https:// URL, or a relative link")]
+ProxyAddress = Annotated[str, Expect("an IP address, or empty")]
+OptionalPath = Annotated[str, Expect("a file path, or empty")]
+Secret = Annotated[str, Expect("a string (secret)")]
+Flag = Annotated[bool, Expect("true or false (1/true/yes/on or 0/false/no/off)")]
+LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"],
+                     BeforeValidator(_lower)]
+LogFormat = Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower)]
+Backend = Annotated[Literal[EMBEDDING_BACKENDS],  # type: ignore[valid-type]
+                    BeforeValidator(_lower)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True,
+                                      env_prefix="VIGIL_")
+
     # --- broker and app --------------------------------------------------------
-    broker: str = "kafka://127.0.0.1:9092"
-    app_id: str = "vigil"
-    partitions: int = 4
-    replication_factor: int = 1
-    # Faust hard-codes 1500 ms; on Tansu every hop then costs up to that much.
-    fetch_max_wait_ms: int = 100
-    # Tansu answers group joins after half the session timeout (ENVIRONMENT.md).
-    session_timeout_s: float = 10.0
-    data_dir: str = "var/vigil"
+    broker: Broker = Field("kafka://127.0.0.1:9092",
+        description="Kafka-protocol broker: `kafka://host:port`, several brokers separated by `;` "
+                    "(`aiokafka://` is accepted too).")
+    app_id: Name = Field("vigil",
+        description="Application id: names the consumer group and the internal topics; every "
+                    "worker of one deployment shares it.")
+    partitions: Count = Field(4,
+        description="Partitions per topic, the unit of scale-out: at most this many workers share "
+                    "the work.")
+    replication_factor: Count = Field(1,
+        description="Replication factor of the topics Vigil creates (1 for a single broker).")
+    fetch_max_wait_ms: Count = Field(100,
+        description="How long a consumer fetch waits for data, per hop. Faust hard-codes 1500 ms, "
+                    "which on Tansu every hop then costs (`agents/transport.py`).")
+    session_timeout_s: Seconds = Field(10.0,
+        description="Consumer-group session timeout; Tansu answers a group join after half of it.")
+    data_dir: Name = Field("var/vigil",
+        description="The worker's state: tables, model checkpoints, online topics, API keys, "
+                    "console users and audit log.")
     # --- web / metrics ---------------------------------------------------------
-    web_host: str = "127.0.0.1"
-    web_port: int = 6066
-    # vigil serve (the Perspective-compatible API): loopback unless told otherwise
-    api_host: str = "127.0.0.1"
-    api_port: int = 8080
-    # the console behind single sign-on: trust this header only from this proxy address
-    console_trusted_proxy: str = ""
-    console_user_header: str = "X-Forwarded-User"
+    web_host: Name = Field("127.0.0.1",
+        description="Address of the worker's `/metrics` server; `0.0.0.0` in a container, else "
+                    "Prometheus cannot reach it.")
+    web_port: Port = Field(6066, description="Port of the worker's `/metrics` server.")
+    api_host: Name = Field("127.0.0.1",
+        description="Address `vigil serve` (the scoring API and the console) listens on: loopback "
+                    "unless told otherwise.")
+    api_port: Port = Field(8080, description="Port of `vigil serve`.")
+    console_trusted_proxy: ProxyAddress = Field("",
+        description="IP address of the single-sign-on reverse proxy whose user header the console "
+                    "trusts; empty: no proxy is trusted.")
+    console_user_header: Name = Field("X-Forwarded-User",
+        description="Header in which the trusted proxy names the signed-in console user.")
     # --- logging ---------------------------------------------------------------
-    log_level: str = "info"
-    log_format: str = "auto"  # auto | json | console
+    log_level: LogLevel = Field("info", description="Least severe level logged.")
+    log_format: LogFormat = Field("auto",
+        description="`json` (one object per line), `console` (for people), or `auto`: console on a"
+                    " terminal, else JSON.")
     # --- normalisation ---------------------------------------------------------
-    pseudonym_key: str = field(default="", repr=False)
-    max_payload_bytes: int = 64 * 1024
-    max_text_chars: int = 10_000
-    dedup_window_s: float = 24 * 3600.0
-    dedup_max_keys: int = 200_000
-    # Posts claiming to be from further in the future than this are rejected.
-    max_clock_skew_s: float = 300.0
-    # A moderator's timeout or ban labels what that member wrote this long before it.
-    moderator_label_window_s: float = 600.0
+    pseudonym_key: Secret = Field("", repr=False,
+        description="Secret key of the author pseudonyms; **set it in production**. Empty: a "
+                    "development key, stable but not secret, and a warning at start-up. Never "
+                    "logged or printed.")
+    max_payload_bytes: Count = Field(64 * 1024,
+        description="A raw post larger than this is dead-lettered.")
+    max_text_chars: Count = Field(10_000,
+        description="A post whose text is longer than this is dead-lettered.")
+    dedup_window_s: Seconds = Field(24 * 3600.0,
+        description="A post seen again within this much event time is a duplicate and dropped.")
+    dedup_max_keys: Count = Field(200_000,
+        description="Most post ids the duplicate window remembers; the oldest are forgotten first.")
+    max_clock_skew_s: Seconds0 = Field(300.0,
+        description="A post dated further than this into the future is rejected.")
+    moderator_label_window_s: Seconds = Field(600.0,
+        description="A moderator's timeout or ban labels what that member wrote this long before "
+                    "it.")
     # --- scoring ---------------------------------------------------------------
-    score_batch_size: int = 64
-    score_batch_within_s: float = 0.05
-    toxicity_threshold: float = 0.80  # default; config/communities.toml may override per community
-    toxicity_high_threshold: float = 0.95
-    embeddings: bool = True  # MiniLM + the online learner; false: lexical prior and rules only
-    embedding_batch_size: int = 32
-    # onnx-int8: 3-3.7x torch fp32, cosine to fp32 >= 0.978 (models/embeddings.py)
-    embedding_backend: str = "onnx-int8"  # onnx-int8 | torch-bf16 | torch-fp32
-    embedding_bf16: bool = True  # older switch: false with torch-bf16 means torch-fp32
-    # built by set-up (python -m models.onnx_export build), else on the first load
-    embedding_onnx_dir: str = "var/models/minilm-l6-v2-onnx"
-    communities_file: str = ""  # default: the shipped config/communities.toml
-    evidence_store_size: int = 50_000  # recent scored posts whose features feedback can teach
-    checkpoint_interval_s: float = 1.0
-    # online topics (score stage, in memory) are saved to <data_dir>/models/topics.json
-    topics_checkpoint_interval_s: float = 60.0
+    score_batch_size: Count = Field(64,
+        description="Scoring batch: at most this many posts are scored together (fewer when "
+                    "`VIGIL_SCORE_BATCH_WITHIN_S` passes first).")
+    score_batch_within_s: Seconds = Field(0.05,
+        description="Scoring batch: the posts that arrived within this time are scored together "
+                    "(at most `VIGIL_SCORE_BATCH_SIZE`).")
+    toxicity_threshold: Score = Field(0.80,
+        description="Not read by the pipeline, which takes `toxicity_threshold` per community from"
+                    " `config/communities.toml`; kept so that existing configurations load.")
+    toxicity_high_threshold: Score = Field(0.95,
+        description="Not read by the pipeline (see `VIGIL_TOXICITY_THRESHOLD`); must not be below "
+                    "`VIGIL_TOXICITY_THRESHOLD`.")
+    embeddings: Flag = Field(True,
+        description="MiniLM embeddings and the online learner; false: the lexical prior and rules "
+                    "only.")
+    embedding_batch_size: Count = Field(32, description="Posts per MiniLM embedding batch.")
+    embedding_backend: Backend = Field("onnx-int8",
+        description="How MiniLM runs: `onnx-int8` (3-3.7x torch fp32, cosine to fp32 >= 0.978), "
+                    "`torch-bf16` or `torch-fp32` (see Performance).")
+    embedding_bf16: Flag = Field(True,
+        description="Older switch: false together with `torch-bf16` means `torch-fp32`.")
+    embedding_onnx_dir: Name = Field("var/models/minilm-l6-v2-onnx",
+        description="The int8 model files, derived from the installed weights by set-up (`python "
+                    "-m models.onnx_export build`), else on the first load.")
+    communities_file: OptionalPath = Field("",
+        description="Per-community thresholds and conduct policy; empty: the shipped "
+                    "`config/communities.toml`.")
+    evidence_store_size: Count = Field(50_000,
+        description="Recent scored posts whose features moderator feedback can teach the learner.")
+    checkpoint_interval_s: Seconds = Field(1.0,
+        description="The learnt toxicity model is saved at most this often.")
+    topics_checkpoint_interval_s: Seconds = Field(60.0,
+        description="How often the score stage saves its online topics to "
+                    "`<data_dir>/models/topics.json`.")
     # --- burst detection (event time) -----------------------------------------
-    burst_window_s: float = 600.0
-    burst_z: float = 4.0
-    burst_min_count: int = 8
-    burst_min_history: int = 6
-    burst_alpha: float = 0.1
-    # A window must also be this unlikely under a Poisson baseline: at ~4 posts per
-    # window a 4-sigma rule alone fired on ~12% of random days; 1e-5 per window is
-    # about one false alarm per community per 2 years of 10-minute windows.
-    burst_max_p: float = 1e-5
+    burst_window_s: Seconds = Field(600.0,
+        description="Burst detection: length of a window, in event time.")
+    burst_z: Positive = Field(4.0,
+        description="Burst detection: a window bursts at this many standard deviations above its "
+                    "community's baseline (`high` severity from twice as many).")
+    burst_min_count: Count = Field(8,
+        description="Burst detection: a bursting window has at least this many posts.")
+    burst_min_history: Count = Field(6,
+        description="Burst detection: windows of history a community needs before it can burst.")
+    burst_alpha: Probability = Field(0.1,
+        description="Burst detection: smoothing factor of the baseline (exponentially weighted).")
+    burst_max_p: Probability = Field(1e-5,
+        description="Burst detection: a bursting window must also be this unlikely under a Poisson"
+                    " baseline: at ~4 posts per window a 4-sigma rule alone fired on ~12% of "
+                    "random days; 1e-5 is about one false alarm per community per 2 years of "
+                    "10-minute windows.")
     # --- escalation ------------------------------------------------------------
-    escalate_opportunities: bool = True
-    # a moderation or safety incident with no new occurrence for this long of its own
-    # partition's event time resolves (streams/stages/escalate.py); a partition with no
-    # post for incident_sweep_interval_s of wall time gets an idle-clock record at the
-    # estimated event time now less idle_clock_grace_s (posts still in flight)
-    incident_quiet_s: float = 3600.0
-    # SIGTERM/SIGINT: the worker stops gracefully within this, or exits anyway (nothing
-    # unacknowledged was committed, so a restart reads it again)
-    shutdown_timeout_s: float = 20.0
-    incident_sweep_interval_s: float = 30.0
-    idle_clock_grace_s: float = 120.0
-    runbook_base_url: str = "https://github.com/vigil-community/vigil/blob/main/README.md#runbooks"
-    # a community's feed is failing when, within a window, at least this many raw posts
-    # were dead-lettered and they were at least half of its posts (models/feed_health.py)
-    feed_health_window_s: float = 300.0
-    feed_health_min_dead: int = 10
+    escalate_opportunities: Flag = Field(True,
+        description="Escalate opportunities (trends worth joining), not only moderation and safety"
+                    " incidents.")
+    incident_quiet_s: Seconds = Field(3600.0,
+        description="A moderation or safety incident with no new occurrence for this long (its "
+                    "partition's event time) resolves.")
+    shutdown_timeout_s: Seconds = Field(20.0,
+        description="On SIGTERM or Ctrl-C the worker stops gracefully within this, else exits "
+                    "anyway (nothing unacknowledged was committed, so a restart reads it again).")
+    incident_sweep_interval_s: Seconds = Field(30.0,
+        description="A partition with no post for this long (wall time) gets an idle-clock record,"
+                    " so that its quiet incidents still resolve.")
+    idle_clock_grace_s: Seconds0 = Field(120.0,
+        description="An idle-clock record stays this far behind the estimated event time now "
+                    "(posts still on their way).")
+    runbook_base_url: RunbookUrl = Field(
+        "README.md#runbooks",
+        description="Base of the runbook link in every escalation (`-<type>` is appended). "
+                    "The default is relative to Vigil's source tree (README.md, Runbooks); "
+                    "set it to where your team reads the runbooks (your copy of the README "
+                    "on your Git host or wiki) so that notifications carry a link that opens.")
+    feed_health_window_s: Seconds = Field(300.0,
+        description="A community's feed is failing when, within this window, at least "
+                    "`VIGIL_FEED_HEALTH_MIN_DEAD` raw posts were dead-lettered and they were at "
+                    "least half of its posts.")
+    feed_health_min_dead: Count = Field(10,
+        description="Dead-lettered raw posts within `VIGIL_FEED_HEALTH_WINDOW_S` from which a "
+                    "community's feed can be failing.")
     # --- metrics ---------------------------------------------------------------
-    # communities beyond those named in communities.toml that get their own metric
-    # label value (first come); the rest are counted as "other"
-    metrics_community_limit: int = 50
+    metrics_community_limit: Count0 = Field(50,
+        description="Communities beyond those named in `communities.toml` that get their own "
+                    "metric label value (first come); the rest are counted as `other`.")
+
+    # -- rules beyond one value's type and bounds (errors name the field) -------------
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        scheme, _, servers = value.partition("://")
+        if scheme not in ("kafka", "aiokafka") or not servers.strip("/;"):
+            raise ValueError("must look like kafka://host:port (several: kafka://a:9092;b:9092)")
+        return value
+
+    @field_validator("toxicity_high_threshold")
+    @classmethod
+    def _not_below_threshold(cls, value: float, info: ValidationInfo) -> float:
+        low = info.data.get("toxicity_threshold")  # absent when that one failed already
+        if low is not None and value < low:
+            raise ValueError(f"must not be below VIGIL_TOXICITY_THRESHOLD ({low})")
+        return value
+
+    @field_validator("console_trusted_proxy")
+    @classmethod
+    def _ip_or_empty(cls, value: str) -> str:
+        if value:  # compared with the peer's address as it is: a host name never matches
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError("must be an IP address (or empty)") from None
+        return value
+
+    @field_validator("runbook_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0] if ":" in value.split("#", 1)[0] else ""
+        if scheme not in ("", "http", "https") or not value or any(c.isspace() for c in value):
+            raise ValueError("must be an http:// or https:// URL, or a relative link")
+        return value
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        # Settings() is the defaults and its arguments only; load() adds file and env
+        return (init_settings,)
 
     # ---------------------------------------------------------------------------
     @staticmethod
@@ -124,75 +259,24 @@ class Settings:
 
     @classmethod
     def env_names(cls) -> set[str]:
-        return {cls.env_name(f.name) for f in fields(cls)}
+        return {cls.env_name(name) for name in cls.model_fields}
 
     @classmethod
-    def load(
-        cls,
-        env: Mapping[str, str] | None = None,
-        config_file: str | os.PathLike[str] | None = None,
-        **overrides: Any,
-    ) -> "Settings":
-        """Defaults, then ``config_file`` (or ``$VIGIL_CONFIG``), then env, then overrides."""
+    def load(cls, env: Mapping[str, str] | None = None,
+             config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``config_file`` (or ``$VIGIL_CONFIG``), then env, then overrides
+        (those that are None are ignored). Raises :class:`SettingsError`."""
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
         config_file = config_file or env.get("VIGIL_CONFIG")
-        if config_file:
-            values.update(_read_toml(Path(config_file)))
-        for f in fields(cls):
-            raw = env.get(cls.env_name(f.name))
-            if raw is not None:
-                values[f.name] = _coerce(f, raw, cls.env_name(f.name))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        unknown = set(values) - {f.name for f in fields(cls)}
-        if unknown:
-            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        settings = cls(**values)
-        settings.validate()
-        return settings
+        layers = [file_layer(cls, Path(config_file))] if config_file else []
+        layers += [env_layer(cls, env),
+                   (CODE, {k: v for k, v in overrides.items() if v is not None}, False)]
+        return build(cls, layers)
 
-    def replace(self, **changes: Any) -> "Settings":
-        new = dataclasses.replace(self, **changes)
-        new.validate()
-        return new
-
-    def validate(self) -> None:
-        def bad(name: str, why: str) -> SettingsError:
-            return SettingsError(f"{self.env_name(name)}={getattr(self, name)!r}: {why}")
-
-        if not self.broker.startswith(("kafka://", "aiokafka://")):
-            raise bad("broker", "must look like kafka://host:port")
-        for name in ("partitions", "replication_factor", "fetch_max_wait_ms", "max_payload_bytes",
-                     "max_text_chars", "dedup_max_keys", "score_batch_size", "burst_min_count",
-                     "burst_min_history", "embedding_batch_size", "evidence_store_size"):
-            if getattr(self, name) < 1:
-                raise bad(name, "must be at least 1")
-        for name in ("toxicity_threshold", "toxicity_high_threshold"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise bad(name, "must lie in (0, 1]")
-        if self.toxicity_high_threshold < self.toxicity_threshold:
-            raise bad("toxicity_high_threshold", "must not be below VIGIL_TOXICITY_THRESHOLD")
-        if not 0.0 < self.burst_alpha < 1.0:
-            raise bad("burst_alpha", "must lie in (0, 1)")
-        if not 0.0 < self.burst_max_p < 1.0:
-            raise bad("burst_max_p", "must lie in (0, 1)")
-        for name in ("burst_window_s", "dedup_window_s", "burst_z", "session_timeout_s",
-                     "score_batch_within_s", "checkpoint_interval_s",
-                     "topics_checkpoint_interval_s", "incident_quiet_s", "moderator_label_window_s",
-                     "incident_sweep_interval_s", "shutdown_timeout_s"):
-            value = getattr(self, name)
-            if not (value > 0 and math.isfinite(value)):  # also rejects NaN
-                raise bad(name, "must be a positive finite number")
-        if not (self.idle_clock_grace_s >= 0 and math.isfinite(self.idle_clock_grace_s)):
-            raise bad("idle_clock_grace_s", "must be a finite number >= 0")
-        if not (self.max_clock_skew_s >= 0 and math.isfinite(self.max_clock_skew_s)):
-            raise bad("max_clock_skew_s", "must be a finite number >= 0")
-        if self.embedding_backend not in EMBEDDING_BACKENDS:
-            raise bad("embedding_backend", "must be one of " + ", ".join(EMBEDDING_BACKENDS))
-        if self.log_format not in ("auto", "json", "console"):
-            raise bad("log_format", "must be auto, json or console")
-        if not 0 < self.web_port < 65536:
-            raise bad("web_port", "must be a TCP port")
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated like :meth:`load`'s overrides."""
+        current = {name: getattr(self, name) for name in type(self).model_fields}
+        return build(type(self), [(Source("unchanged"), current, False), (CODE, changes, False)])
 
     # ---------------------------------------------------------------------------
     @property
@@ -209,30 +293,7 @@ class Settings:
         return not self.pseudonym_key
 
 
-def _coerce(f: dataclasses.Field, raw: str, env_name: str) -> Any:
-    kind = f.type if isinstance(f.type, str) else f.type.__name__
-    try:
-        if kind == "bool":
-            if raw.strip().lower() in ("1", "true", "yes", "on"):
-                return True
-            if raw.strip().lower() in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(raw)
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except ValueError:
-        raise SettingsError(f"{env_name}={raw!r}: expected {kind}") from None
-    return raw
+if __name__ == "__main__":
+    from config.settings_doc import main
 
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SettingsError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-    return dict(data.get("vigil", data))
+    raise SystemExit(main())

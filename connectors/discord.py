@@ -31,7 +31,10 @@ missed, as long as Discord still holds the session (a short while; then op 9).
 Each event is produced as ``{"t": <type>, "d": <the dispatch's d as sent>}`` (plus
 ``parent_channel_id`` in a thread), keyed by the channel's (a thread's: its parent's)
 configured community or ``discord:<guild_id>/<channel_id>``. Bots' messages
-(``author.bot``, webhooks too) are dropped unless ``include_bots``; a MESSAGE_UPDATE
+(``author.bot``, webhooks too) are produced like any other and the parser makes them
+``non_post`` events (reason ``bot``: counted, not scored), so a replayed recording reads
+as the live stream did; ``include_bots = true`` marks the envelope
+``"include_bots": true`` and the parser scores them as posts. A MESSAGE_UPDATE
 without ``edited_timestamp`` (a link preview, a pin) is no edit and is dropped. Ids: an
 edit ``<id>@<edited_timestamp>``, a deletion ``delete:<id>``. Moderators' actions
 (``AUTO_MODERATION_ACTION_EXECUTION``, ``GUILD_AUDIT_LOG_ENTRY_CREATE``) are produced the
@@ -270,7 +273,8 @@ class DiscordSource(StreamingSource):
             return
         community = self.communities.get(home) or f"discord:{guild}/{home}"
         self._seen.setdefault(guild, set()).add(community)
-        envelope: dict = {"t": t, "d": d, **({"parent_channel_id": parent} if parent else {})}
+        envelope: dict = {"t": t, "d": d, **({"parent_channel_id": parent} if parent else {}),
+                          **({"include_bots": True} if self.include_bots else {})}
         created = time.time()
         if t == "MESSAGE_DELETE":
             post_id = f"delete:{mid}"
@@ -278,9 +282,6 @@ class DiscordSource(StreamingSource):
             ids = ",".join(sorted(str(i) for i in d.get("ids") or ()))
             post_id = f"delete-bulk:{hashlib.sha1(ids.encode()).hexdigest()[:16]}"
         else:
-            author = d.get("author") if isinstance(d.get("author"), Mapping) else {}
-            if author.get("bot") and not self.include_bots:
-                return
             edited = d.get("edited_timestamp")
             if t == "MESSAGE_UPDATE" and not edited:
                 return  # an embed unfurled or a pin: the author did not change the text

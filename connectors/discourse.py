@@ -23,14 +23,18 @@ and nothing produced for ``ping``, other event types, private messages (never re
 Vigil watches the public forum) and categories not configured. The signature carries no
 timestamp, so a replayed request within the dedupe window is dropped by post id.
 
-Produced: the post object as sent (a poll item; a webhook body byte for byte), keyed by
+Produced: the post object as sent (a poll item; a webhook body), marked with the forum's
+base URL as ``"discourse_instance"`` (the poller's ``base_url``, a webhook's
+``X-Discourse-Instance``) so the parser can link the post, keyed by
 ``community`` (default: base_url's host, else the ``X-Discourse-Instance`` host): one
 forum is one community; its categories are in ``meta``. RawPost ids: ``<id>``, an edit
 ``<id>@<version>`` (Discourse bumps ``version`` per revision; edits inside its grace
 period keep the version and are not re-scored), a deletion ``delete:<id>``. Deletion is
 read from the post (``deleted_at``, or ``user_deleted`` for a post its author withdrew);
 Discourse before 3.2 serialised ``post_destroyed`` before trashing the post, so such a
-body is produced as ``{"discourse_event": "post_destroyed", "post": {...}}``.
+body is produced as ``{"discourse_event": "post_destroyed", "post": {...}}``. The
+canonical post id is ``<topic_id>/<post_number>`` (what a reply names; see
+:mod:`models.parsers.discourse`); these RawPost ids only dedupe.
 
 Moderators teach through the same webhook: with "Flag" events also ticked, a flag
 staff agreed or disagreed with (``flag_agreed``/``flag_disagreed``) is produced as
@@ -76,6 +80,12 @@ log = structlog.get_logger("vigil.connect")
 
 def _host(url: str) -> Optional[str]:
     return urlsplit(url).netloc or None
+
+
+def _instance(headers: Mapping[str, str]) -> Optional[str]:
+    """The forum's base URL a webhook names (``X-Discourse-Instance``), if it is one."""
+    url = (headers.get("X-Discourse-Instance") or "").rstrip("/")
+    return url if urlsplit(url).scheme in ("http", "https") and _host(url) else None
 
 
 def _raw_post(post: Any, community: str, payload: bytes, *, deleted: bool = False) -> RawPost:
@@ -183,7 +193,8 @@ class DiscourseSource(PollingSource):
                     top = max(top or pid, pid)
                 if wanted is not None and item.get("category_id") not in wanted:
                     continue
-                payload = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+                payload = json.dumps({"discourse_instance": self.base_url, **item},
+                                     ensure_ascii=False, separators=(",", ":")).encode()
                 posts.append(_raw_post(item, self.community, payload))
             if reached or not ids or last is None:
                 break  # caught up, the forum's first post, or a first run's one page
@@ -245,9 +256,13 @@ class DiscourseWebhookSource(PushSource):
         if self.categories and not ({str(post.get("category_id")),
                                      str(post.get("category_slug") or "").lower()} & self.categories):
             return []
+        marks = {"discourse_instance": instance} if (instance := _instance(headers)) else {}
         if event == "post_destroyed" and not _deleted(post):
-            body = json.dumps({"discourse_event": event, **obj}, ensure_ascii=False).encode()
+            body = json.dumps({"discourse_event": event, **marks, **obj},
+                              ensure_ascii=False).encode()
             return [_raw_post(post, community, body, deleted=True)]
+        if marks:
+            body = json.dumps({**marks, **obj}, ensure_ascii=False).encode()
         return [_raw_post(post, community, body)]
 
     def _flag(self, event: str, body: bytes, community: str) -> list[RawPost]:

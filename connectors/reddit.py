@@ -9,8 +9,9 @@ descriptive User-Agent.
 
 Each feed's cursor is the creation time of the newest item produced; a poll pages back
 with ``after`` until it reaches it (at most ``max_pages``). Items are produced as the
-Listing child (``{"kind": "t3"|"t1", "data": {...}}``) byte for byte; deleted and
-removed items are skipped at the source and counted.
+Listing child (``{"kind": "t3"|"t1", "data": {...}}``) byte for byte, keyed
+``r/<subreddit>`` as the item names it; deleted and removed items are skipped at the
+source and counted.
 
     [reddit]
     client_id_env = "REDDIT_CLIENT_ID"
@@ -43,6 +44,7 @@ import aiohttp
 
 from connectors.polling import (Page, PlatformError, PoliteHttp, PollingSource, RawPost,
                                 secret_from_env)
+from models.parsers.reddit import community_name
 
 __all__ = ["RedditSource"]
 
@@ -139,7 +141,8 @@ class RedditSource(PollingSource):
                                                        or d.get("selftext") in DELETED):
                         skipped += 1
                         continue
-                    community = d.get("subreddit_name_prefixed") or path.split("/")[2]
+                    # named as Reddit names it, as the parser does: r/<subreddit>
+                    community = community_name(d) or f"r/{path.split('/')[2]}"
                     posts.append(RawPost(str(d.get("name") or d.get("id")), community,
                                          json.dumps(child, separators=(",", ":")).encode(), created))
                 after = data.get("after")

@@ -17,7 +17,8 @@ What it reads: ``PRIVMSG`` (a chat message: tags ``id``, ``user-id``, ``display-
 ``emotes``, ``badges``, ``bits``, ``first-msg``, ``mod``) is a post; ``CLEARCHAT`` (a
 ban, a timeout with ``ban-duration``, or without a user the whole chat cleared) and
 ``CLEARMSG`` (one message removed: ``target-msg-id``) are ``moderation_action`` events;
-``USERNOTICE`` (subs, gifts, raids: ``msg-id``, ``msg-param-*``) is a ``non_post`` event:
+``USERNOTICE`` (subs, gifts, raids: ``msg-id``, ``msg-param-*``) is a ``non_post`` event,
+or a post when it carries what its user typed (a resub's message, an announcement):
 a raid (``msg-id=raid``, ``msg-param-viewerCount``) precedes a flood of newcomers'
 messages. JOIN, PART, ROOMSTATE, USERSTATE, GLOBALUSERSTATE and numerics are ignored.
 

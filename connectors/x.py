@@ -25,7 +25,8 @@ loses nothing search has indexed; stream repeats are dropped by id. ``mode = "se
 (an access level without the stream) runs that search every ``poll_interval_s``.
 
 Produced per tweet, stream and search alike: ``{"data": tweet, "includes": {"users":
-[author]}, "matching_rules": [...]}`` keyed ``x:<first matching tag>``. Retweets are
+[author], "media": [its media], "tweets": [the tweets it references]}, "matching_rules":
+[...]}`` (``models.parsers.x_tweet.tweet_payload``) keyed ``x:<first matching tag>``. Retweets are
 produced but parsed as ``non_post`` events: their text is a truncated copy of someone
 else's words, scored on the original; the event still counts amplification. The stream
 sends no deletions. An edit is a new id whose ``edit_history_tweet_ids`` starts with the
@@ -65,7 +66,8 @@ import structlog
 from connectors.polling import PlatformError, RawPost, secret_from_env
 from connectors.streaming import ProtocolError, Reconnect, StreamingSource
 from models.eventtime import EventTimeError, parse_event_time, to_iso
-from models.parsers.x import _first_tag, _list, _users
+from models.parsers.x import _first_tag, _list
+from models.parsers.x_tweet import tweet_payload
 from streams import metrics
 
 __all__ = ["XSource"]
@@ -73,8 +75,12 @@ __all__ = ["XSource"]
 log = structlog.get_logger("vigil.connect")
 
 TWEET_FIELDS = ("created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,"
-                "lang,entities,edit_history_tweet_ids,note_tweet")  # note_tweet: long posts
-FIELDS = {"tweet.fields": TWEET_FIELDS, "expansions": "author_id", "user.fields": "username"}
+                "lang,entities,edit_history_tweet_ids,note_tweet,attachments")  # note_tweet: long posts
+# referenced tweets: their edit history maps a reply's target to the id Vigil carries;
+# media: what a photo or video posted alone reads as
+FIELDS = {"tweet.fields": TWEET_FIELDS,
+          "expansions": "author_id,referenced_tweets.id,attachments.media_keys",
+          "user.fields": "username", "media.fields": "type"}
 MODES = ("stream", "search")
 SEARCH_WINDOW_S = 7 * 86400 - 300  # recent search's reach, with a margin
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -218,7 +224,7 @@ class XSource(StreamingSource):
                     metrics.CONNECTOR_ERRORS.labels(platform="x", kind="protocol").inc()
                     log.warning("x_bad_stream_line", connector=self.key)
                 elif isinstance(obj.get("data"), dict):
-                    await self._emit(obj["data"], _users(obj), obj.get("matching_rules"))
+                    await self._emit(obj["data"], obj.get("includes"), obj.get("matching_rules"))
                 elif obj.get("errors"):
                     raise self._failed("network", f"stream error: {obj['errors']!s:.300}")
 
@@ -242,7 +248,7 @@ class XSource(StreamingSource):
 
     async def _fill(self, http: aiohttp.ClientSession) -> None:
         """Recent search since each rule's cursor; produced oldest first, each once."""
-        found: dict[int, tuple[dict, dict, list]] = {}
+        found: dict[int, tuple[dict, Any, list]] = {}
         oldest = time.time() - SEARCH_WINDOW_S
         for tag, value in self.rules.items():
             since = self.cursor.get("since_id", {}).get(tag)
@@ -258,27 +264,25 @@ class XSource(StreamingSource):
             rule = {"tag": tag, **({"id": self.rule_ids[tag]} if tag in self.rule_ids else {})}
             for _ in range(self.max_pages):
                 reply = await self._call(http, "GET", "/2/tweets/search/recent", params=params)
-                users = _users(reply)
+                includes = reply.get("includes")
                 for tweet in reply.get("data") or []:
                     if isinstance(tweet, dict) and str(tweet.get("id")).isdigit():
-                        found.setdefault(int(tweet["id"]), (tweet, users, []))[2].append(rule)
+                        found.setdefault(int(tweet["id"]), (tweet, includes, []))[2].append(rule)
                 params["next_token"] = (reply.get("meta") or {}).get("next_token")
                 if not params["next_token"]:
                     break
             else:
                 log.warning("x_fill_truncated", connector=self.key, tag=tag, pages=self.max_pages)
-        for _, (tweet, users, rules) in sorted(found.items()):
-            await self._emit(tweet, users, rules)
+        for _, (tweet, includes, rules) in sorted(found.items()):
+            await self._emit(tweet, includes, rules)
 
-    async def _emit(self, tweet: dict, users: dict, rules: Any) -> None:
+    async def _emit(self, tweet: dict, includes: Any, rules: Any) -> None:
         tid = str(tweet.get("id") or "")
         rules = [r for r in rules if isinstance(r, dict)] if isinstance(rules, list) else []
         if not tid.isdigit():
             metrics.CONNECTOR_ERRORS.labels(platform="x", kind="protocol").inc()
             return
-        author = users.get(tweet.get("author_id"))
-        payload = {"data": tweet, "includes": {"users": [author] if author else []},
-                   "matching_rules": rules}
+        payload = tweet_payload(tweet, includes, rules)
         history = _list(tweet.get("edit_history_tweet_ids"))
         created = time.time()
         with contextlib.suppress(EventTimeError):

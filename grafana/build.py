@@ -7,6 +7,13 @@
 Every dashboard has the ``community`` and ``platform`` variables; every query filters
 on whichever of the two labels its metric carries. The queries are proved against a
 real Prometheus scraping a worker in ``tests/test_dashboards_prometheus.py``.
+
+Portable: no datasource uid is written anywhere. Every panel, query, variable and
+annotation uses the ``datasource`` variable, whose default is the ``DS_PROMETHEUS``
+input (``__inputs``, as Grafana's "Export for sharing externally" writes it). Importing
+a file into any Grafana asks for a Prometheus and substitutes its uid for
+``${DS_PROMETHEUS}``; the repo's provisioned Grafana (which does no substitution) has
+one Prometheus datasource, which the variable then falls back to.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from pathlib import Path
 from typing import Optional
 
 OUT = Path(__file__).resolve().parent / "dashboards"
-DS = {"type": "prometheus", "uid": "vigil-prometheus"}
+INPUT = "DS_PROMETHEUS"
+DS = {"type": "prometheus", "uid": "${datasource}"}
 C = 'community=~"$community"'
 P = 'platform=~"$platform"'
 RATE = "[$__rate_interval]"
@@ -68,7 +76,53 @@ def variable(name: str, label: str, metric: str) -> dict:
             "sort": 1, "hide": 0, "options": [], "regex": ""}
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[dict]) -> dict:
+def datasource_variable() -> dict:
+    return {"name": "datasource", "label": "Data source", "type": "datasource",
+            "query": "prometheus", "regex": "", "hide": 0, "refresh": 1,
+            "includeAll": False, "multi": False, "options": [],
+            "current": {"selected": False, "text": "Prometheus", "value": "${" + INPUT + "}"}}
+
+
+def escalation_annotation(name: str, colour: str, matchers: str = "") -> dict:
+    """Incidents opened (status="triggered"), from the escalations counter, not from
+    ``ALERTS``: Vigil's incidents are not Prometheus alerts. ``increase`` ignores the
+    counter resets of a worker restart (``changes`` would mark each one); the ``unless
+    offset`` arm catches a label set's first incident, whose series is born at 1 and
+    which ``increase`` cannot see (no earlier sample). 2 m windows at a 1 m step leave
+    no gap between steps."""
+    series = "vigil_escalations_total{" + ",".join(
+        m for m in ('status="triggered"', matchers, C) if m) + "}"
+    by = "sum by (community, type, severity)"
+    expr = (f"{by} (increase({series}[2m])) > 0 or {by} ({series} unless {series} offset 2m)")
+    return {"name": name, "datasource": DS, "enable": True, "hide": False, "iconColor": colour,
+            "expr": expr, "step": "60s", "target": {"expr": expr, "refId": "Anno"},
+            "titleFormat": "{{type}} incident opened", "textFormat": "{{community}} ({{severity}})",
+            "tagKeys": "type,severity,community", "useValueForTime": False}
+
+
+def alerts_annotation() -> dict:
+    expr = 'sum by (alertname, severity) (ALERTS{alertname=~"Vigil.*", alertstate="firing"})'
+    return {"name": "Vigil alerts firing", "datasource": DS, "enable": True, "hide": False,
+            "iconColor": "orange", "expr": expr, "step": "60s",
+            "target": {"expr": expr, "refId": "Anno"}, "titleFormat": "{{alertname}}",
+            "textFormat": "{{severity}}", "tagKeys": "alertname,severity",
+            "useValueForTime": False}
+
+
+INPUTS = [{"name": INPUT, "label": "Prometheus", "description": "The Prometheus that scrapes "
+           "Vigil's processes", "type": "datasource", "pluginId": "prometheus",
+           "pluginName": "Prometheus"}]
+
+
+def _requires(panels: list[dict]) -> list[dict]:
+    kinds = sorted({p["type"] for p in panels if p["type"] != "row"})
+    return ([{"type": "grafana", "id": "grafana", "name": "Grafana", "version": "10.0.0"},
+             {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"}]
+            + [{"type": "panel", "id": k, "name": k, "version": ""} for k in kinds])
+
+
+def dashboard(uid: str, title: str, description: str, panels: list[dict],
+              annotations: list[dict]) -> dict:
     # Lay panels out left to right, wrapping at 24 columns; a row starts a new line.
     x = y = line_h = 0
     for i, p in enumerate(panels, start=1):
@@ -81,16 +135,20 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict]) -> dic
         if p["type"] == "row":
             x, y, line_h = 0, y + h, 0
     return {
+        "__inputs": INPUTS, "__requires": _requires(panels),
         "id": None, "uid": uid, "title": title, "description": description, "tags": ["vigil"],
         "schemaVersion": 39, "version": 1, "editable": False, "graphTooltip": 1,
         "refresh": "30s", "timezone": "browser", "time": {"from": "now-6h", "to": "now"},
         "timepicker": {},
         "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
                                   "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
-        # platform first: picking one narrows the communities (a chained variable), so
-        # it filters panels whose metrics carry only a community label too
-        "templating": {"list": [variable("platform", "Platform", "vigil_posts_scored_total"),
+                                  "name": "Annotations & Alerts", "type": "dashboard"},
+                                 *annotations]},
+        # the datasource first (the others query it); then platform: picking one narrows
+        # the communities (a chained variable), so it filters panels whose metrics carry
+        # only a community label too
+        "templating": {"list": [datasource_variable(),
+                                variable("platform", "Platform", "vigil_posts_scored_total"),
                                 variable("community", "Community",
                                          "vigil_posts_scored_total{" + P + "}")]},
         "links": [{"title": "Vigil dashboards", "type": "dashboards", "tags": ["vigil"],
@@ -139,13 +197,20 @@ def community_health() -> dict:
         panel("Posts by platform", "Which channels each community speaks on.",
               target(f"sum by (platform) (rate({scored}{RATE}))", "{{platform}}"),
               unit="reqps", stack=True),
+        # no community label on this counter (languages x communities would multiply)
+        panel("Posts by language", "Scored posts by detected language (und: too short or "
+              "unsure), and whether the English-only scorers (rules, VADER, the lexical "
+              "prior) read them: supported=false are scored by what is language-independent.",
+              target("sum by (language, supported) (increase(vigil_posts_language_total"
+                     f"{RANGE}))", "{{language}} supported={{supported}}", instant=True),
+              kind="bargauge", w=24),
         row("Escalations"),
         panel("Incidents opened by community and type",
               "Escalations triggered (first page of an incident) over the time range.",
               target('sum by (community, type) (increase(vigil_escalations_total{status="triggered",'
                      f"{C}}}{RANGE}))", "{{community}} {{type}}", instant=True),
               kind="bargauge", w=24),
-    ])
+    ], [escalation_annotation("Incidents opened", "red")])
 
 
 def moderation() -> dict:
@@ -202,7 +267,8 @@ def moderation() -> dict:
               "response_url, by result.",
               target("sum by (tool, result) (rate(vigil_callback_message_updates_total"
                      + f"{RATE}))", "{{tool}} {{result}}"), unit="reqps"),
-    ])
+    ], [escalation_annotation("Moderation and safety incidents", "red",
+                              'type=~"moderation|safety"')])
 
 
 def trends() -> dict:
@@ -229,13 +295,25 @@ def trends() -> dict:
         panel("Trend incidents", "Trend escalations by community and status over the range.",
               target('sum by (community, status) (increase(vigil_escalations_total{type="trend",'
                      f"{C}}}{RANGE}))", "{{community}} {{status}}", instant=True), kind="bargauge"),
-    ])
+    ], [escalation_annotation("Trend incidents", "purple", 'type="trend"')])
 
 
 def pipeline() -> dict:
     ingested, normalized = f"vigil_posts_ingested_total{{{P}}}", f"vigil_posts_normalized_total{{{P}}}"
     return dashboard("vigil-pipeline", "Vigil / Pipeline",
                      "Throughput, loss, latency, lag and notifier health of the Vigil pipeline.", [
+        row("Processes"),
+        # job names as in config/prometheus/prometheus.yml (vigil, vigil-notify, ...)
+        panel("Processes up by job", "Scrape targets answering, per Prometheus job (vigil = "
+              "workers, vigil-connect, vigil-notify, vigil-api); a dip is a process down "
+              "(alerts VigilWorkerDown, VigilNoWorkerRunning, VigilConnectorDown).",
+              target('sum by (job) (up{job=~"vigil.*"})', "{{job}} up"),
+              target('sum by (job) (1 - up{job=~"vigil.*"})', "{{job}} down"), minimum=0),
+        panel("Versions running", "vigil_build_info: which Vigil version, Python and git "
+              "revision each job runs, and how many processes run it. Two rows for a job "
+              "during a rolling upgrade; longer than that, a process was left behind.",
+              target("count by (job, version, python, revision) (vigil_build_info)",
+                     instant=True), kind="table"),
         row("Throughput"),
         panel("Throughput per stage", "Posts per second leaving each stage. A gap between two "
               "lines is loss, dedup or backlog.",
@@ -359,7 +437,7 @@ def pipeline() -> dict:
               "the community or the model changed.",
               target(f"sum by (le) (increase(vigil_toxicity_score_bucket{RANGE}))", "{{le}}",
                      instant=True), kind="bargauge", w=24),
-    ])
+    ], [escalation_annotation("Incidents opened", "red"), alerts_annotation()])
 
 
 DASHBOARDS = {"vigil-community-health.json": community_health, "vigil-moderation.json": moderation,

@@ -3,7 +3,8 @@ community teaches Vigil its norms in an afternoon.
 
 A scored post is a candidate when it sits near or above its community's threshold
 (``toxicity >= threshold - band``): the decisions that matter, including the flags a
-community may consider fine. Most uncertain first (closest to the threshold), then
+community may consider fine; and whatever its score when it is in a language the
+English-only scorers cannot read (``lang_supported`` false: its score is a lower bound). Most uncertain first (closest to the threshold), then
 newest. Bounded per community; a labelled post leaves the queue.
 
 >>> q = ReviewQueue(band=0.25, per_community=3)
@@ -14,6 +15,9 @@ newest. Bounded per community; a labelled post leaves the queue.
 ['b', 'd', 'c']
 >>> q.labelled("r/x", "b"); [i["post_id"] for i in q.items("r/x")]
 ['d', 'c']
+>>> q.add({"post": {"post_id": "e", "community": "r/x", "text": "Ihr seid alle ..."},
+...        "toxicity": 0.05, "threshold": 0.8, "lang": "de", "lang_supported": False})
+True
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ class ReviewQueue:
         tox, thr = scored.get("toxicity"), scored.get("threshold")
         if not community or not pid or tox is None or thr is None or (community, pid) in self._done:
             return False
-        if tox < thr - self.band:
+        # a post the English-only scorers cannot read may be under-scored: a person reads it
+        unreadable = scored.get("lang_supported") is False
+        if tox < thr - self.band and not unreadable:
             return False
         q = self._by_community.setdefault(community, OrderedDict())
         q[pid] = {"post_id": pid, "community": community, "text": post.get("text", ""),
@@ -43,7 +49,8 @@ class ReviewQueue:
                   "created_at": post.get("created_at"), "platform": post.get("platform"),
                   # the lexical prior and the community's learnt score, when it has one
                   "prior": (scored.get("categories") or {}).get("profanity"),
-                  "learnt": (scored.get("categories") or {}).get("learned")}
+                  "learnt": (scored.get("categories") or {}).get("learned"),
+                  "lang": scored.get("lang"), "lang_supported": not unreadable}
         q.move_to_end(pid)
         while len(q) > self.per_community:
             q.popitem(last=False)

@@ -16,10 +16,20 @@ from typing import Iterable, Iterator, Optional
 from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram,
                                disable_created_metrics, generate_latest)
 
+from streams.build_info import build_labels
+
 # ``*_created`` series double the exposition for no dashboard use.
 disable_created_metrics()
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Every process that serves /metrics (worker, connectors, notify, serve) uses REGISTRY,
+# so each exports this one series: "which version runs where", and a series that is
+# present exactly while the process is (what the absent-worker alert looks for).
+BUILD_INFO = Gauge(
+    "vigil_build_info", "Always 1; the labels say which Vigil build this process runs.",
+    ["version", "python", "revision"], registry=REGISTRY)
+BUILD_INFO.labels(**build_labels()).set(1)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -100,8 +110,14 @@ POSTS_DEAD_LETTERED = Counter(
 POSTS_SCORED = Counter(
     "vigil_posts_scored_total", "Posts scored, by community and decision (none, escalate, safety).",
     ["platform", "community", "decision"], registry=REGISTRY)
+POSTS_BY_LANGUAGE = Counter(
+    "vigil_posts_language_total",
+    "Posts scored, by language (ISO 639-1, und when too short or unsure to tell, other) and "
+    "whether the English-only scorers read it (supported: true or false).",
+    ["language", "supported"], registry=REGISTRY)
 SENTIMENT = Histogram(
-    "vigil_sentiment_compound", "VADER compound sentiment of scored posts, by community.",
+    "vigil_sentiment_compound", "VADER compound sentiment of scored posts whose language "
+    "VADER reads, by community.",
     ["community"], buckets=(-0.5, -0.05, 0.05, 0.5, 1.0), registry=REGISTRY)
 TOXICITY_SCORE = Histogram(
     "vigil_toxicity_score", "Distribution of toxicity scores.",
@@ -190,8 +206,8 @@ FEEDBACK = Counter(
     ["label", "outcome"], registry=REGISTRY)
 LEARNER_AUC = Gauge(
     "vigil_toxicity_online_roc_auc",
-    "Prequential ROC-AUC of the toxicity score over the last 500 moderator labels "
-    "(each scored before it was learnt).", registry=REGISTRY)
+    "Exact ROC-AUC of the toxicity scores before learning, last 500 labels "
+    "(Mann-Whitney, ties count half).", registry=REGISTRY)
 LEARNER_LABELS = Gauge(
     "vigil_toxicity_labels_learned", "Moderator labels the toxicity model has learnt from.",
     registry=REGISTRY)
@@ -301,3 +317,12 @@ def category_label(category: str | None) -> str:
 
 def platform_label(platform: str | None) -> str:
     return platform if platform in KNOWN_PLATFORMS else "other"
+
+
+def language_label(lang: str | None) -> str:
+    """A two-letter ISO 639-1 code or ``und``; anything else (three-letter codes, tags a
+    platform invented) is ``other``, so the label stays bounded."""
+    if lang == "und" or (isinstance(lang, str) and len(lang) == 2 and lang.isascii()
+                         and lang.isalpha() and lang.islower()):
+        return lang
+    return "other"

@@ -222,6 +222,12 @@ class ScoredPost(VigilRecord):
     # topic's label at that moment; None when the worker scores without embeddings
     topic_id: Optional[str] = None
     topic_label: Optional[str] = None
+    # the language the post was scored as (the platform's, else detected; "und" when too
+    # short or unsure to tell) and whether the English-only scorers can read it: when
+    # false the toxicity and sentiment are lower bounds and a person should read it
+    # (models/language.py)
+    lang: Optional[str] = None
+    lang_supported: bool = True
     schema_version: int = SCHEMA_VERSION
 
 

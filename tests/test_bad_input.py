@@ -274,7 +274,7 @@ def test_platform_numeric_user_ids_are_stringified_by_their_parsers(stage):
     assert parse_discourse(item)["author"] == "4"
     result = feed(stage, enc(item), fmt="discourse")
     assert isinstance(result, Post) and result.author_id == pseudonym("discourse", "4")
-    assert (result.post_id, result.thread_id) == ("812", "77")
+    assert (result.post_id, result.thread_id) == ("77/2", "77")
 
 
 # -- 10,000 malformed payloads ------------------------------------------------------

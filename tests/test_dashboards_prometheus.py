@@ -2,13 +2,16 @@
 ``prometheus``) scrapes a real worker processing the bundled sample stream, a real
 ``vigil notify`` and a real ``vigil connect reddit`` (against a local Reddit), loads the repo's rules, and answers every panel's PromQL through its
 HTTP API the way Grafana would ask it. A query error, or a panel with no series or no
-finite value, fails the test."""
+finite value, fails the test. Each dashboard is first imported as Grafana imports a
+shared one, into a Grafana whose Prometheus has another uid: its queries, annotations
+included, are what runs."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -34,6 +37,11 @@ pytestmark = pytest.mark.integration
 PROMETHEUS = shutil.which("prometheus")
 DASHBOARDS = sorted((REPO / "grafana" / "dashboards").glob("*.json"))
 RULES = REPO / "config" / "prometheus" / "rules"
+PROVISIONED = REPO / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+# the jobs of config/prometheus/prometheus.yml, which the alert rules select on
+JOBS = {"worker": "vigil", "notify": "vigil-notify", "connect": "vigil-connect", "api": "vigil-api"}
+# a Grafana of someone else's, whose Prometheus has its own uid
+IMPORTED_UID = "P1809F7CD0C75ACF3"
 SCRAPE_S = 1
 # What Grafana substitutes; with a 1 s scrape its $__rate_interval would be 4 s, too
 # short for a test whose traffic comes in one go, so a wider window is used.
@@ -46,10 +54,10 @@ def _get(port: int, path: str, **params: str) -> dict:
         return json.loads(resp.read())
 
 
-def _query_range(port: int, expr: str, start: float, end: float) -> dict:
+def _query_range(port: int, expr: str, start: float, end: float, step: float = 1) -> dict:
     try:
         return _get(port, "/api/v1/query_range", query=expr, start=f"{start:.3f}",
-                    end=f"{end:.3f}", step="1")
+                    end=f"{end:.3f}", step=f"{step:g}")
     except urllib.error.HTTPError as exc:  # 400 on a bad query: say which
         return json.loads(exc.read() or b"{}") or {"status": "error", "error": str(exc)}
 
@@ -77,6 +85,30 @@ def panels_of(dashboard: dict) -> list[dict]:
 
     walk(dashboard["panels"])
     return out
+
+
+def imported(path: Path, uid: str = IMPORTED_UID) -> dict:
+    """What Grafana's import (Dashboards > Import) makes of a shared dashboard: the
+    datasource the user picks for each ``__inputs`` entry replaces ``${NAME}`` in the
+    whole JSON text."""
+    text = path.read_text()
+    for entry in json.loads(text).get("__inputs", []):
+        text = text.replace("${" + entry["name"] + "}", uid)
+    return json.loads(text)
+
+
+def datasource_refs(node, where: str = "") -> list[tuple[str, object]]:
+    """Every ``datasource`` value anywhere in the JSON, with where it is."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "datasource":
+                found.append((where, value))
+            found.extend(datasource_refs(value, f"{where}/{key}"))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.extend(datasource_refs(value, f"{where}/{i}"))
+    return found
 
 
 def substitute(expr: str, *, range_s: float, community: str = ".*", platform: str = ".*") -> str:
@@ -138,13 +170,13 @@ def observed(broker, tmp_path_factory):
         f"global:\n  scrape_interval: {SCRAPE_S}s\n  evaluation_interval: {SCRAPE_S}s\n"
         f"rule_files:\n  - {rules}/*.yml\n"
         "scrape_configs:\n"
-        f"  - job_name: vigil-worker\n    static_configs:\n"
+        f"  - job_name: {JOBS['worker']}\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{worker.web_port}']\n"
-        f"  - job_name: vigil-notifier\n    static_configs:\n"
+        f"  - job_name: {JOBS['notify']}\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{notify_port}']\n"
-        f"  - job_name: vigil-connector\n    static_configs:\n"
+        f"  - job_name: {JOBS['connect']}\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{connect_port}', '127.0.0.1:{yt_port}']\n"
-        f"  - job_name: vigil-api\n    static_configs:\n"
+        f"  - job_name: {JOBS['api']}\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{api.port}']\n")
     prom = subprocess.Popen(
         [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
@@ -238,12 +270,18 @@ def observed(broker, tmp_path_factory):
         fake_yt.close()
 
 
+def test_the_harness_uses_the_deployment_job_names():
+    # the alert rules select on these; a harness with other names would not test them
+    config = yaml.safe_load((REPO / "config" / "prometheus" / "prometheus.yml").read_text())
+    assert set(JOBS.values()) <= {job["job_name"] for job in config["scrape_configs"]}
+
+
 def test_prometheus_scrapes_both_targets_and_loads_the_rules(observed):
     port = observed["port"]
     targets = _get(port, "/api/v1/targets")["data"]["activeTargets"]
     assert sorted((t["labels"]["job"], t["health"]) for t in targets) == [
-        ("vigil-api", "up"), ("vigil-connector", "up"), ("vigil-connector", "up"),
-        ("vigil-notifier", "up"), ("vigil-worker", "up")], targets
+        ("vigil", "up"), ("vigil-api", "up"), ("vigil-connect", "up"), ("vigil-connect", "up"),
+        ("vigil-notify", "up")], targets
     groups = _get(port, "/api/v1/rules")["data"]["groups"]
     rules = [r for g in groups for r in g["rules"]]
     assert len(rules) >= 13
@@ -253,11 +291,105 @@ def test_prometheus_scrapes_both_targets_and_loads_the_rules(observed):
         if rule["name"].startswith("route:"):
             continue  # counts failures; there were none
         assert _query(port, rule["name"], observed["end"])["data"]["result"], rule["name"]
+    # every process alive: the liveness alerts evaluate (health ok above) and stay quiet
+    liveness = {r["name"]: r for r in rules if r["name"] in (
+        "VigilNoWorkerRunning", "VigilWorkerDown", "VigilConnectorDown", "VigilConnectorStalled")}
+    assert len(liveness) == 4 and all(r["state"] == "inactive" for r in liveness.values()), [
+        (r["name"], r["state"]) for r in liveness.values()]
+    # and the series VigilNoWorkerRunning looks for is there for the worker's job
+    assert _query(port, f'absent(vigil_build_info{{job="{JOBS["worker"]}"}})',
+                  observed["end"])["data"]["result"] == []
+
+
+def test_every_process_exports_its_build_info(observed):
+    from importlib.metadata import version
+
+    reply = _query(observed["port"], "vigil_build_info", observed["end"])
+    series = reply["data"]["result"]
+    assert sorted(s["metric"]["job"] for s in series) == sorted(
+        [JOBS["worker"], JOBS["notify"], JOBS["connect"], JOBS["connect"], JOBS["api"]]), series
+    for s in series:
+        labels = s["metric"]
+        assert s["value"][1] == "1"
+        assert labels["version"] == version("vigil")
+        assert labels["python"] == platform.python_version()
+        assert re.fullmatch(r"[0-9a-f]{12}|unknown", labels["revision"]), labels
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_dashboard_imports_into_a_grafana_with_another_datasource_uid(path):
+    provisioned = {d["uid"] for d in yaml.safe_load(PROVISIONED.read_text())["datasources"]}
+    raw = json.loads(path.read_text())
+    assert [(i["name"], i["type"], i["pluginId"]) for i in raw["__inputs"]] == [
+        ("DS_PROMETHEUS", "datasource", "prometheus")]
+    dashboard = imported(path)
+    text = json.dumps(dashboard)
+    # nothing of the repo's own datasource, nor an input left unsubstituted
+    assert not any(uid in text for uid in provisioned), provisioned
+    assert "${DS_" not in text
+    # the datasource variable defaults to the datasource picked at import
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    ds = variables["datasource"]
+    assert (ds["type"], ds["query"], ds["current"]["value"]) == (
+        "datasource", "prometheus", IMPORTED_UID)
+    # every panel, target, variable and annotation goes through the variable
+    refs = datasource_refs({k: v for k, v in dashboard.items() if k != "__inputs"})
+    builtin = {"type": "grafana", "uid": "-- Grafana --"}
+    wrong = [(where, ref) for where, ref in refs
+             if ref != {"type": "prometheus", "uid": "${datasource}"}
+             and not (ref == builtin and where.startswith("/annotations/list/"))]
+    assert not wrong, wrong
+    for panel in panels_of(dashboard):
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        assert all(t["datasource"]["uid"] == "${datasource}" for t in panel["targets"])
+    queries = [v for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    assert queries and all(v["datasource"]["uid"] == "${datasource}" for v in queries)
+    annotations = [a for a in dashboard["annotations"]["list"] if "expr" in a]
+    assert annotations and all(a["datasource"]["uid"] == "${datasource}" for a in annotations)
+
+
+def test_the_provisioned_grafana_has_one_prometheus_for_the_variable_to_fall_back_to():
+    # provisioning does not substitute ${DS_PROMETHEUS}: the datasource variable then
+    # takes the only Prometheus there is, the repo's (which is also the default)
+    sources = yaml.safe_load(PROVISIONED.read_text())["datasources"]
+    prometheus = [d for d in sources if d["type"] == "prometheus"]
+    assert len(prometheus) == 1 and prometheus[0]["isDefault"] is True
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
+def test_every_annotation_query_runs_and_escalations_mark_the_sample_incidents(observed, path):
+    dashboard = imported(path)
+    port, start, end = observed["port"], observed["start"], observed["end"]
+    annotations = [a for a in dashboard["annotations"]["list"] if "expr" in a]
+    assert any("vigil_escalations_total" in a["expr"] for a in annotations)
+    failures = []
+    for annotation in annotations:
+        assert annotation["target"]["expr"] == annotation["expr"]
+        step = int(annotation["step"].rstrip("s"))
+        # Grafana asks annotations for the dashboard's range at their step, aligned on it
+        steps = math.ceil((end - start) / step)
+        expr = substitute(annotation["expr"], range_s=end - start)
+        reply = _query_range(port, expr, end - steps * step, end, step=step)
+        if reply.get("status") != "success":
+            failures.append(f"{annotation['name']}: {expr}: {reply.get('error')}")
+            continue
+        if "vigil_escalations_total" not in expr:
+            continue  # Vigil's own alerts: none fire while all is well
+        result = reply["data"]["result"]
+        if not result:
+            failures.append(f"{annotation['name']}: no incident marked: {expr}")
+        # the title and text templates name labels the series carry
+        for series in result:
+            for label in re.findall(r"\{\{(\w+)\}\}",
+                                    annotation["titleFormat"] + annotation["textFormat"]):
+                if label not in series["metric"]:
+                    failures.append(f"{annotation['name']}: no label {label}")
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_every_panel_returns_data(observed, path):
-    dashboard = json.loads(path.read_text())
+    dashboard = imported(path)
     port, start, end = observed["port"], observed["start"], observed["end"]
     failures = []
     for panel in panels_of(dashboard):
@@ -279,10 +411,12 @@ def test_every_panel_returns_data(observed, path):
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.stem)
 def test_variables_list_values_and_narrow_the_panels(observed, path):
-    dashboard = json.loads(path.read_text())
+    dashboard = imported(path)
     port, end = observed["port"], observed["end"]
     values = {}
-    for var in dashboard["templating"]["list"]:
+    queries = {v["name"]: v for v in dashboard["templating"]["list"] if v["type"] == "query"}
+    assert list(queries) == ["platform", "community"]
+    for var in queries.values():
         m = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
         series, label = m.group(1), m.group(2)
         series = series.replace("$platform", ".*")
@@ -293,7 +427,7 @@ def test_variables_list_values_and_narrow_the_panels(observed, path):
     assert set(values["community"]) == {"r/acmegames", "r/acmesupport", "acme-discord/#general",
                                         "youtube:acme/trailer", "twitch:#acmegames"}
     # picking the Discord platform narrows the community variable to Discord's community
-    chained = dashboard["templating"]["list"][1]["query"]["query"]
+    chained = queries["community"]["query"]["query"]
     series = re.fullmatch(r"label_values\((.+), community\)", chained).group(1)
     reply = _get(port, "/api/v1/label/community/values",
                  **{"match[]": series.replace("$platform", "discord")})

@@ -331,9 +331,12 @@ def test_dashboard_is_provisioned_from_the_mounted_directory(services):
     assert {p["options"]["path"] for p in providers} <= mounts
 
 
-def test_dashboard_uses_the_provisioned_datasource(dashboard):
+def test_dashboard_uses_only_the_datasource_variable(dashboard):
+    # portable (grafana/build.py): no uid written; in the provisioned Grafana the
+    # variable resolves to its only Prometheus
     datasources = yaml.safe_load(DATASOURCES_FILE.read_text())["datasources"]
-    uids = {ds["uid"] for ds in datasources}
+    assert [ds["type"] for ds in datasources].count("prometheus") == 1
+    assert not any(ds["uid"] in json.dumps(dashboard) for ds in datasources)
     assert dashboard["uid"].startswith("vigil-") and dashboard["schemaVersion"] == 39
     refs = []
 
@@ -344,9 +347,10 @@ def test_dashboard_uses_the_provisioned_datasource(dashboard):
 
     walk(dashboard["panels"])
     refs.extend(v["datasource"] for v in dashboard["templating"]["list"] if "datasource" in v)
+    refs.extend(a["datasource"] for a in dashboard["annotations"]["list"] if "expr" in a)
     assert refs
     for ref in refs:
-        assert isinstance(ref, dict) and ref.get("uid") in uids, ref
+        assert ref == {"type": "prometheus", "uid": "${datasource}"}, ref
 
 
 def test_dashboard_queries_only_metrics_the_worker_exposes(dashboard):
@@ -372,10 +376,10 @@ def test_dashboards_together_show_every_metric_the_pipeline_exposes():
 
 def test_dashboard_variables_filter_the_panels(dashboard):
     names = [v["name"] for v in dashboard["templating"]["list"]]
-    assert names == ["platform", "community"]
-    community_var = dashboard["templating"]["list"][1]["query"]["query"]
+    assert names == ["datasource", "platform", "community"]
+    community_var = dashboard["templating"]["list"][2]["query"]["query"]
     assert "$platform" in community_var  # chained: a platform narrows the communities
-    exprs = dashboard_exprs(dashboard)[:-2]
+    exprs = dashboard_exprs(dashboard)[:-3]
     assert any("$community" in e for e in exprs)
 
 

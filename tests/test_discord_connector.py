@@ -109,12 +109,23 @@ def test_deletions_purges_and_system_messages_are_platform_events():
              "deletion", mid(1)),
             ("MESSAGE_DELETE_BULK", {"ids": [mid(2), mid(3)], "channel_id": GENERAL,
                                      "guild_id": GUILD}, "moderation_action", mid(2)),
-            ("MESSAGE_CREATE", message(4, type=7, content=""), "non_post", mid(4))]:  # a join
+            ("MESSAGE_CREATE", message(4, type=7, content=""), "non_post", mid(4)),  # a join
+            # a bot's message or a webhook's: counted, not scored (the parser decides, live
+            # or replayed)
+            ("MESSAGE_CREATE", message(5, bot=True), "non_post", mid(5)),
+            ("MESSAGE_CREATE", message(6, webhook_id="77"), "non_post", mid(6)),
+            # an update without the author's edit (an unfurl) or without the words
+            ("MESSAGE_UPDATE", message(1, embeds=[{"type": "link"}]), "non_post", mid(1)),
+            ("MESSAGE_UPDATE", {"id": mid(1), "channel_id": GENERAL, "guild_id": GUILD,
+                                "edited_timestamp": iso(T0 + 9), "embeds": []},
+             "non_post", mid(1))]:
         with pytest.raises(NotAPost) as err:
             n.normalize(json.dumps({"t": t, "d": d}).encode(), fmt="discord", now=T0 + 86400,
                         community="acme-discord/#general")
         assert err.value.kind == kind and err.value.fields["post_id"] == post_id
         assert err.value.fields["community"] == "acme-discord/#general"
+    # include_bots = true marks the envelope: then a bot's message is scored like any post
+    assert normalize("MESSAGE_CREATE", message(5, bot=True), include_bots=True)["post_id"] == mid(5)
     bulk = parse_discord({"t": "MESSAGE_DELETE_BULK", "d": {"ids": [mid(2), mid(3)]}})
     assert bulk["post_ids"] == [mid(2), mid(3)] and bulk["action"] == "bulk_delete"
 
@@ -417,7 +428,7 @@ def test_discord_connector_resumes_through_drops_reconnects_and_restarts(broker,
             ("MESSAGE_CREATE", message(2, channel=RANDOM)),
             ("MESSAGE_CREATE", message(3, channel=OFFTOPIC)),  # not a configured channel
             ("MESSAGE_CREATE", message(4, guild=OTHER_GUILD, channel="1900")),  # not our guild
-            ("MESSAGE_CREATE", message(5, bot=True)),  # another bot: not produced
+            ("MESSAGE_CREATE", message(5, bot=True)),  # a bot's: produced, the parser says bot
             ("MESSAGE_CREATE", message(6, channel=THREAD)),  # thread of #general
             ("MESSAGE_CREATE", message(7, channel=LATE_THREAD)),  # thread of #random, looked up
             ("MESSAGE_UPDATE", message(1, content="patch broke my saves", edited_timestamp=edited)),
@@ -425,9 +436,9 @@ def test_discord_connector_resumes_through_drops_reconnects_and_restarts(broker,
             ("MESSAGE_DELETE", {"id": mid(2), "channel_id": RANDOM, "guild_id": GUILD}),
             ("MESSAGE_DELETE_BULK", {"ids": [mid(8), mid(9)], "channel_id": GENERAL,
                                      "guild_id": GUILD}))
-        first = raw_posts(broker, 7)
+        first = raw_posts(broker, 8)
         assert sorted(raw_id(m.value) for m in first) == sorted(
-            [mid(1), mid(2), mid(6), mid(7), f"{mid(1)}@{edited}", f"delete:{mid(2)}",
+            [mid(1), mid(2), mid(5), mid(6), mid(7), f"{mid(1)}@{edited}", f"delete:{mid(2)}",
              f"bulk:{mid(8)},{mid(9)}"])
         keys = {raw_id(m.value): m.key.decode() for m in first}
         general, random_ = "acme-discord/#general", f"discord:{GUILD}/{RANDOM}"

@@ -29,9 +29,11 @@ def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".000Z"
 
 
-def item(pid: int, *, topic: int = 70, number: int = 2, raw: str = "", category: int = 5,
-         username: str = "sam", **extra) -> dict:
-    """A /posts.json ``latest_posts`` item (PostSerializer with add_raw/add_title)."""
+def item(pid: int, *, topic: int = 70, number: int | None = None, raw: str = "",
+         category: int = 5, username: str = "sam", **extra) -> dict:
+    """A /posts.json ``latest_posts`` item (PostSerializer with add_raw/add_title); its
+    post_number is its id unless given, so every post's ``<topic>/<number>`` differs."""
+    number = pid if number is None else number
     return {"id": pid, "name": "Sam", "username": username, "avatar_template": "/a/{size}.png",
             "created_at": iso(T0 + pid), "cooked": f"<p>{raw or f'Post {pid}'}</p>",
             "post_number": number, "post_type": 1, "updated_at": iso(T0 + pid),
@@ -61,7 +63,7 @@ def test_discourse_posts_become_canonical_posts():
     first = normalize(item(101, number=1, raw="Patch 1.2 deleted my saves :rage:"))
     assert first["text"] == "Topic 70\n\nPatch 1.2 deleted my saves :rage:"  # title is words too
     assert (first["platform"], first["community"], first["post_id"], first["thread_id"]) == (
-        "discourse", "forum.acme.test", "101", "70")
+        "discourse", "forum.acme.test", "70/1", "70")  # <topic>/<post_number>: what replies name
     assert first["author_id"] not in ("sam", "unknown") and first["url"] is None
     assert first["meta"]["path"] == "/t/topic-70/70/1" and first["meta"]["edited"] is False
 
@@ -71,24 +73,25 @@ def test_discourse_posts_become_canonical_posts():
         "Bitte bleibt freundlich 🙏 — das Update kommt morgen.")))
     assert reply["text"] == "Bitte bleibt freundlich 🙏 — das Update kommt morgen."
     assert reply["meta"]["reply_to_post_number"] == 2 and reply["meta"]["quotes"] == 1
-    assert reply["meta"]["category_slug"] == "support" and reply["parent_id"] is None
+    assert reply["meta"]["category_slug"] == "support" and reply["parent_id"] == "70/2"
+    assert reply["post_id"] == "70/3" and reply["meta"]["id"] == 102
 
-    # nested quotes go too; a post that only quotes is scored on what it repeats
+    # nested quotes go too; a post that only quotes reads [quote]: the words are another's
     nested = normalize(item(103, raw='[quote="a"]x [quote="b"]y[/quote] z[/quote]ok'))
     assert nested["text"] == "ok" and nested["meta"]["quotes"] == 2
     echo = normalize(item(104, raw='[quote="alex, post:2, topic:70"]\nshut up\n[/quote]'))
-    assert "shut up" in echo["text"]
+    assert echo["text"] == "[quote]"
 
     # an edit: Discourse bumped the version, which is the revision
     edited = normalize(hook_body(105, version=3, updated_at=iso(T0 + 999), raw="fixed typo"))
-    assert edited["post_id"] == "105" and edited["meta"]["revision"] == 3
+    assert edited["post_id"] == "70/105" and edited["meta"]["revision"] == 3
     assert edited["meta"]["edited"] is True
 
-    # uploads only: the image's name (its alt text) stands for it, so it is not empty
+    # uploads only: a placeholder stands for the image (its alt text is a file name)
     image = normalize(item(106, raw="![screenshot_crash|690x388](upload://aBc123.png)"))
-    assert image["text"] == "screenshot_crash"
+    assert image["text"] == "[image]"
     attached = normalize(item(107, raw="logs: [client.log|attachment](upload://q.log) (2 KB)"))
-    assert attached["text"] == "logs: client.log (2 KB)"
+    assert attached["text"] == "logs: [attachment: client.log] (2 KB)"
 
     # no raw (an older serializer, or a client that dropped it): the cooked HTML as text,
     # without quoted asides, with emoji images as their shortcode
@@ -98,8 +101,6 @@ def test_discourse_posts_become_canonical_posts():
     del cooked["raw"]
     assert normalize(cooked)["text"] == "Привет & спасибо :heart:"
 
-    whisper = normalize(item(109, post_type=4, raw="staff only: watch this user"))
-    assert whisper["meta"]["whisper"] is True and whisper["text"] == "staff only: watch this user"
 
 
 def test_deletions_and_system_notes_are_platform_events_not_dead_letters():
@@ -108,13 +109,17 @@ def test_deletions_and_system_notes_are_platform_events_not_dead_letters():
              (item(202, user_deleted=True, raw="(post deleted by author)"), "deletion"),
              ({"discourse_event": "post_destroyed", **hook_body(203)}, "deletion"),
              (item(204, post_type=3, raw="", action_code="split_topic"), "non_post"),
-             (item(205, post_type=2, raw="This topic was closed."), "moderation_action")]
+             (item(205, post_type=2, raw="This topic was closed."), "moderation_action"),
+             # a whisper: only staff see it, so it is not the community's speech
+             (item(206, post_type=4, raw="staff only: watch this user"), "non_post")]
     for obj, kind in cases:
         with pytest.raises(NotAPost) as event:
             n.normalize(json.dumps(obj).encode(), fmt="discourse", now=T0 + 86400,
                         community="forum.acme.test")
         assert event.value.kind == kind
-        assert event.value.fields["post_id"] == (obj.get("post") or obj)["id"]
+        post = obj.get("post") or obj
+        assert event.value.fields["post_id"] == f"{post['topic_id']}/{post['post_number']}"
+        assert event.value.fields["meta"]["id"] == post["id"]
         assert event.value.fields["community"] == "forum.acme.test"
 
 
@@ -123,7 +128,8 @@ def test_broken_discourse_payloads_are_dead_lettered_with_a_reason():
     no_text = item(301, raw="   ")
     no_text["cooked"] = "<p> </p>"
     cases = [({}, "missing_field"), ({"post": "oops"}, "missing_field"),
-             ({"post": {k: v for k, v in item(302).items() if k != "id"}}, "missing_field"),
+             ({"post": {k: v for k, v in item(302).items() if k not in ("id", "topic_id")}},
+              "missing_field"),
              (no_text, "empty_text"),
              ({k: v for k, v in item(303).items() if k not in ("raw", "cooked")}, "missing_field"),
              ({**item(304), "raw": 42, "cooked": None}, "wrong_type"),
@@ -187,10 +193,14 @@ def test_webhook_events_are_keyed_identified_and_filtered():
     body = json.dumps(legacy).encode()
     [post] = hook.posts(headers_for(body, "post_destroyed"), body)
     assert post.post_id == "delete:4"
-    assert json.loads(post.payload) == {"discourse_event": "post_destroyed", **legacy}
-    # otherwise the body as sent, byte for byte; a signed non-post is kept for the DLQ
+    assert json.loads(post.payload) == {"discourse_event": "post_destroyed",
+                                        "discourse_instance": "https://hooks.acme.test", **legacy}
+    # otherwise the body as sent, marked with the instance (the parser builds the post's
+    # url from it); a signed non-post is kept for the DLQ as it came
     body = json.dumps(hook_body(5), indent=1).encode()
-    assert hook.posts(headers_for(body), body)[0].payload == body
+    marked = hook.posts(headers_for(body), body)[0].payload
+    assert json.loads(marked) == {"discourse_instance": "https://hooks.acme.test", **hook_body(5)}
+    assert normalize(json.loads(marked))["url"] == "https://hooks.acme.test/t/topic-70/70/5"
     [broken] = hook.posts(headers_for(b"{nope"), b"{nope")
     assert broken.post_id.startswith("sha256:") and broken.payload == b"{nope"
     configured = DiscourseWebhookSource("t", sink=None, secret=b"s", community="Acme Forum")

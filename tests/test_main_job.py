@@ -19,12 +19,13 @@ pytestmark = pytest.mark.integration
 
 def test_vigil_run_streams_the_sample_and_summarises(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "run", "--exit-on-end", "--speed", "3000",
+        [sys.executable, "-m", "agents.cli", "run", "--exit-on-end", "--json", "--speed", "3000",
          "--web-port", str(free_port())],
         cwd=tmp_path, capture_output=True, text=True, timeout=240,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads((tmp_path / "var" / "run" / "summary.json").read_text())
+    assert json.loads(proc.stdout) == summary  # --json: stdout is the summary, and only it
     truth = sample_truth()
     malformed = truth["malformed"]
     lines = len(sample_lines())
@@ -43,8 +44,8 @@ def test_vigil_run_streams_the_sample_and_summarises(tmp_path):
     assert (summary["escalations"]["moderation:triggered"]
             + summary["escalations"]["moderation:updated"]) == len(truth["toxic_ids"])
     assert summary["first_escalation_s"] is not None
-    assert "TRIGGERED" in proc.stdout and "Outage burst in r/acmesupport" in proc.stdout
-    assert "Praise burst in acme-discord/#general" in proc.stdout
+    assert "TRIGGERED" in proc.stderr and "Outage burst in r/acmesupport" in proc.stderr
+    assert "Praise burst in acme-discord/#general" in proc.stderr
 
 
 def _processes_in(directory) -> set[int]:

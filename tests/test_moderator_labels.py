@@ -136,7 +136,7 @@ def test_discourse_staff_deletion_and_flag_verdicts_but_not_the_authors_deletion
               (flag("flag_disagreed", 6, "inappropriate", 71), "discourse", "forum"),
               (flag("flag_agreed", 7, "spam", 72), "discourse", "forum"))
     assert [(fb.post_id, fb.label, fb.source) for fb in out.labels] == [
-        ("1", "toxic", "discourse:post_destroyed"), ("5", "toxic", "discourse:flag_agreed"),
+        ("9/2", "toxic", "discourse:post_destroyed"), ("5", "toxic", "discourse:flag_agreed"),
         ("6", "not_toxic", "discourse:flag_disagreed")]
     assert [kind for _, kind in out.platform_events].count("deletion") == 2
 

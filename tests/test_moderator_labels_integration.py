@@ -146,13 +146,13 @@ path = "/discourse"
             by_source.setdefault(f["source"], []).append(f)
         [staff] = by_source["discourse:post_destroyed"]
         assert (staff["post_id"], staff["label"], staff["community"]) == (
-            "701", "toxic", "hooks.acme.test")
+            "70/701", "toxic", "hooks.acme.test")
         assert staff["text"] == "you are all idiots here"
         [mod] = by_source["reddit:modlog"]
         assert (mod["post_id"], mod["label"], mod["community"]) == ("t1_c1", "toxic", "r/acmegames")
         assert "ana_mod" not in json.dumps(mod) and mod["moderator_id"] != "unknown"
         # AutoModerator's removal and the author's withdrawal teach nothing
-        assert {f["post_id"] for f in labels} == {"701", "t1_c1"}
+        assert {f["post_id"] for f in labels} == {"70/701", "t1_c1"}
         assert fake.grants[-1] == "password"  # the modlog was read with the moderator's token
     finally:
         for proc in (hook, red):

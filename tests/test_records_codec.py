@@ -88,7 +88,9 @@ FAUST_BYTES = {
         b'"model_version":"m1","decision":"none","scored_at":"2026-01-02T03:04:07Z",'
         b'"categories":{"insult":0.25},"explanation":["x p=0.97"],"terms":["dumb"],'
         b'"threshold":0.8,"severe":[],"exempt":true,"topic_id":"T1",'
-        b'"topic_label":"\\u00fcn\\u00efcode","schema_version":1}'),
+        # issue 20 added lang and lang_supported (defaults), before schema_version
+        b'"topic_label":"\\u00fcn\\u00efcode","lang":null,"lang_supported":true,'
+        b'"schema_version":1}'),
     'ts': (
         b'{"trend_id":"tr1","community":"c","platform":"x","topic_id":"T","topic_label":"L",'
         b'"kind":"threat","severity":"high","state":"rising",'

@@ -46,7 +46,7 @@ def normalize(child: dict) -> dict:
 
 def test_reddit_payloads_become_canonical_posts():
     p = normalize(post(1, title="Patch 1.2 broke saves 😡", body="Lost 40 hours. **Again.**"))
-    assert p["text"] == "Patch 1.2 broke saves 😡\n\nLost 40 hours. **Again.**"
+    assert p["text"] == "Patch 1.2 broke saves 😡\n\nLost 40 hours. Again."  # Markdown read as words
     assert (p["platform"], p["community"], p["post_id"], p["thread_id"]) == (
         "reddit", "r/acmegames", "t3_p1", "t3_p1")
     assert p["author_id"] != "sam" and p["url"].startswith("https://www.reddit.com/r/acmegames/")
@@ -186,7 +186,10 @@ def test_reddit_connector_pages_backs_off_and_resumes_without_repeats(broker, tm
         # a restart in the middle: stop, new posts arrive meanwhile, start again
         assert stop(proc) == 0
         fake.posts += [post(i) for i in range(11, 14)]
-        fake.comments.append(comment(14, "t1_c1", body="agreed 👍"))
+        # an older answer's shape: no subreddit_name_prefixed, still keyed r/<subreddit>
+        old = comment(14, "t1_c1", body="agreed 👍", subreddit="acmegames")
+        del old["data"]["subreddit_name_prefixed"]
+        fake.comments.append(old)
         proc = start_connector(broker, tmp_path, fake)
         got = raw_ids(broker, 15)
         time.sleep(1.5)  # several more polls: anything repeated would show now

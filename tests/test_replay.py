@@ -91,6 +91,12 @@ def test_replay_of_crisislex_completes_and_adds_up(tmp_path, monkeypatch):
         rows = sum(1 for _ in csv.DictReader(fh))
     assert summary["rows"] == rows
     assert summary["communities"] == 26
+    # its events in Spain, Italy, Brazil and Latin America are tweeted in their languages
+    assert sum(summary["languages"].values()) == summary["scored"]
+    assert {"en", "es", "it", "pt"} <= set(summary["languages"])
+    assert summary["language_unsupported"] == sum(
+        n for lang, n in summary["languages"].items() if lang not in ("en", "und"))
+    assert summary["language_unsupported"] > 1000
     times = [s["post"]["created_at"] for s in lines(tmp_path / "scored.jsonl")]
     assert times == sorted(times)  # event-time order
 

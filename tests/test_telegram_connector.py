@@ -94,11 +94,13 @@ def test_telegram_updates_become_canonical_posts():
     post = normalize(msg(5, chat=CHANNEL, kind="channel_post", text="Servers are back"),
                      "tg:acme-news")
     assert post["url"] == "https://t.me/c/9876543210/5" and post["community"] == "tg:acme-news"
-    # captions, sticker emoji and polls are text; a photo alone is not
-    assert normalize(msg(6, photo=[{"file_id": "x", "width": 90, "height": 90}],
-                         caption="look at this lag"))["meta"]["media"] == "photo"
+    # captions, sticker emoji and polls are text; media alone reads as its placeholder
+    photo = normalize(msg(6, photo=[{"file_id": "x", "width": 90, "height": 90}],
+                          caption="look at this lag"))
+    assert (photo["text"], photo["meta"]["media"]) == ("look at this lag [photo]", "photo")
+    assert normalize(msg(10, photo=[{"file_id": "x"}]))["text"] == "[photo]"
     sticker = {"file_id": "s", "emoji": "🖕", "type": "regular"}
-    assert normalize(msg(7, sticker=sticker))["text"] == "🖕"
+    assert normalize(msg(7, sticker=sticker))["text"] == "[sticker: 🖕]"
     poll = normalize(msg(8, poll={"id": "p", "question": "Refund?", "options": [
         {"text": "yes", "voter_count": 0}, {"text": "no", "voter_count": 0}]}))
     assert poll["text"] == "Refund?\nyes\nno"
@@ -198,10 +200,8 @@ def test_broken_telegram_updates_are_dead_lettered_with_a_reason():
     no_chat = msg(20, text="hi")
     del no_chat["message"]["chat"]
     for update, reason in [({"update_id": 1}, "missing_field"),
-                           ({"update_id": 1, "callback_query": {"id": "1"}}, "missing_field"),
                            (no_chat, "missing_field"),
                            (msg(21, text="   "), "empty_text"),
-                           (msg(22, photo=[{"file_id": "x"}]), "empty_text"),
                            (msg(23, text=12345), "wrong_type"),
                            (msg(24, text="hi", date="yesterday"), "bad_timestamp")]:
         with pytest.raises(MalformedPost) as err:
@@ -209,6 +209,11 @@ def test_broken_telegram_updates_are_dead_lettered_with_a_reason():
                         community="tg:acme-players")
         assert err.value.reason == reason, update
     assert parse_telegram({"message": "not an object"})["post_id"] is None
+    # an Update of a kind that holds no post is counted, not dead-lettered
+    with pytest.raises(NotAPost) as event:
+        n.normalize(json.dumps({"update_id": 1, "callback_query": {"id": "1"}}).encode(),
+                    fmt="telegram", now=T0 + 86400, community="tg:acme-players")
+    assert event.value.kind == "non_post" and event.value.fields["meta"]["kind"] == "callback_query"
 
 
 def test_webhook_source_routes_and_verifies_without_a_broker():

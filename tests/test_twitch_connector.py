@@ -116,9 +116,14 @@ def test_twitch_moderation_and_notices_are_platform_events_not_posts():
     assert r.kind == "non_post" and r.fields["post_id"] == "usernotice:n1"
     assert r.fields["meta"]["kind"] == "raid" and r.fields["meta"]["raid_viewers"] == 1500
     assert r.fields["meta"]["params"]["login"] == "raiderco"
-    sub = event(line("USERNOTICE", "acmegames", "6 months!", id="n2", msg_id="resub",
-                     msg_param_cumulative_months="6", tmi_sent_ts="1793606400000"))
-    assert sub.kind == "non_post" and sub.fields["meta"]["kind"] == "resub"
+    # a resub with the message its user typed: the words are a post, the notice in meta
+    sub = normalize(line("USERNOTICE", "acmegames", "6 months!", id="n2", msg_id="resub",
+                         msg_param_cumulative_months="6", tmi_sent_ts="1793606400000",
+                         user_id="101"))
+    assert (sub["post_id"], sub["text"], sub["meta"]["notice"]) == ("n2", "6 months!", "resub")
+    bare = event(line("USERNOTICE", "acmegames", None, id="n3", msg_id="resub",
+                      tmi_sent_ts="1793606400000"))
+    assert bare.kind == "non_post" and bare.fields["meta"]["kind"] == "resub"
 
 
 def test_broken_twitch_payloads_are_dead_lettered_with_a_reason():

@@ -66,12 +66,17 @@ def test_x_posts_become_canonical_posts():
     quote = normalize(line("1859", "this is why 🙄",
                            referenced_tweets=[{"type": "quoted", "id": "1800"}]))
     assert quote["meta"]["quoted_id"] == "1800" and quote["parent_id"] is None
-    # media only: X puts the media link in text; kept (the post exists), no language
+    # a quote and nothing else: the quoted words are not this author's
+    bare_quote = normalize(line("1859", "https://t.co/Qt", entities={"urls": [
+        {"url": "https://t.co/Qt", "expanded_url": "https://x.com/acme/status/1800"}]},
+        referenced_tweets=[{"type": "quoted", "id": "1800"}]))
+    assert bare_quote["text"] == "[quote]"
+    # media only: X puts the media link in text; the post reads as its media, no language
     media = normalize(line("1860", "https://t.co/AbCdEf", lang="zxx", entities={"urls": [
         {"url": "https://t.co/AbCdEf", "expanded_url": "https://x.com/sam/status/1860/photo/1",
          "media_key": "3_1860"}]}))
-    assert media["text"] == "https://t.co/AbCdEf" and media["lang"] is None
-    assert media["meta"]["urls"] == ["https://x.com/sam/status/1860/photo/1"]
+    assert media["text"] == "[photo]" and media["lang"] is None
+    assert media["meta"]["urls"] == [] and media["meta"]["media"] == ["photo"]
     # no matching rule tag: the message key names the community; no user expansion
     bare = line("1861", "hello", tag=None)
     bare["includes"] = {}
@@ -423,7 +428,8 @@ def test_x_connector_streams_reconnects_fills_gaps_and_resumes_without_repeats(b
         assert fake.rule_posts == [{"delete": {"ids": ["1000"]}},
                                    {"add": [{"value": RULES["acme-de"], "tag": "acme-de"}]}]
         assert "edit_history_tweet_ids" in fake.stream_params["tweet.fields"]
-        assert fake.stream_params["expansions"] == "author_id"
+        assert fake.stream_params["expansions"].split(",") == [
+            "author_id", "referenced_tweets.id", "attachments.media_keys"]
 
         expected = [fake.post("first 🎉"), fake.post("zweite", tags=("acme-de",)),
                     fake.post("third, then the cut")]  # the connection drops after these

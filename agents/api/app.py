@@ -36,6 +36,7 @@ from agents.api.learning import FeedbackLearner
 from config.settings import Settings
 from models import perspective as pv
 from models.eventtime import to_iso
+from models.language import UNDETERMINED, LanguageDetector
 from models.moderator_labels import idempotency_key
 from models.pseudonym import Pseudonymizer
 from streams import metrics
@@ -96,10 +97,9 @@ class Service:
         self.executor.shutdown(wait=False)
 
     def _load(self) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
         self.pipeline.load_models()
-        self.languages = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self.languages = LanguageDetector()
+        self.languages.load()
 
     def _community_stats(self, community: str) -> dict:
         """What this process's model has learnt for a community (read, not changed)."""
@@ -131,14 +131,15 @@ class Service:
         return key
 
     def _detect(self, text: str) -> list[str]:
-        lang, confidence = self.languages.classify(text)
-        return [lang] if confidence >= 0.5 else []
+        lang = self.languages.language(text)
+        return [] if lang == UNDETERMINED else [lang]
 
     def _check_language(self, text: str, requested: tuple) -> list[str]:
+        # the pipeline's rule (models/language.py): a request that names no language is
+        # refused only when its text is surely not English, as Perspective refuses one
         detected = self._detect(text)
         unsupported = [x for x in requested if x.split("-")[0] not in pv.SUPPORTED_LANGUAGES]
-        if not requested and detected and detected[0] not in pv.SUPPORTED_LANGUAGES \
-                and self.languages.classify(text)[1] >= 0.9:
+        if not requested and detected and detected[0] not in pv.SUPPORTED_LANGUAGES:
             unsupported = detected
         if unsupported:
             raise pv.ApiError("UNIMPLEMENTED", f"Attributes do not support request languages: "

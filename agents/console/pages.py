@@ -195,10 +195,14 @@ def review_page(user: User, csrf: str, community: str, communities: list[str], i
             '<p class="muted">Keys: j / k next / previous, t toxic, n not toxic.</p>')
     posts = "".join(
         f'<li class="review" tabindex="0" data-post="{escape(str(p["post_id"]))}">'
-        f'<blockquote>{escape(p["text"])}</blockquote><div class="muted">score '
+        f'<blockquote{_lang_attribute(p.get("lang"))}>{escape(p["text"])}</blockquote>'
+        f'<div class="muted">score '
         f'{p["toxicity"]:.2f} (threshold {p["threshold"]:.2f})'
         + (f' · prior {p["prior"]:.2f}' if p.get("prior") is not None else "")
         + (f' · learnt {p["learnt"]:.2f}' if p.get("learnt") is not None else "")
+        + (f' · <strong class="lang">language {escape(str(p.get("lang")))}: not read by the '
+           f'English-only scorers, read it yourself</strong>'
+           if p.get("lang_supported") is False else "")
         + f' · {escape(str(p.get("created_at") or ""))}</div>'
         + _button("toxic", "Toxic", community, str(p["post_id"]), act)
         + _button("not_toxic", "Not toxic", community, str(p["post_id"]), act) + '</li>'
@@ -207,3 +211,8 @@ def review_page(user: User, csrf: str, community: str, communities: list[str], i
                                        f'<ol id="queue">{posts or "<li>Nothing to review.</li>"}</ol>'
                                        f'<nav aria-label="Communities"><ul>{choose}</ul></nav>',
                 user=user, csrf=csrf)
+
+
+def _lang_attribute(lang) -> str:
+    """``lang="de"`` on a quoted post, so screen readers read it in its language."""
+    return f' lang="{escape(lang)}"' if isinstance(lang, str) and lang.isalpha() and lang != "und" else ""

@@ -1,8 +1,16 @@
 """Discord's payload: a Gateway dispatch as ``connectors.discord`` produces it,
 ``{"t": <type>, "d": <the dispatch's d as sent>}`` (plus ``parent_channel_id`` when the
-message is in a thread). MESSAGE_CREATE/_UPDATE are posts; MESSAGE_DELETE is a deletion,
-MESSAGE_DELETE_BULK a moderator's action and system messages (joins, pins, boosts)
-``non_post`` events.
+message is in a thread; ``include_bots`` when the operator asked for bots' messages).
+MESSAGE_CREATE/_UPDATE are posts, their text as the client shows it
+(:mod:`models.parsers.discord_text`: mentions as ``@user``/``#channel``/``:emoji:``, a
+message without words as its embed, forward or files). MESSAGE_DELETE is a deletion,
+MESSAGE_DELETE_BULK a moderator's action; system messages (joins, pins, boosts, a slash
+command's answer), a bot's or a webhook's message (``author.bot``, ``webhook_id``:
+``meta.reason = "bot"``, decided here so a replayed recording reads as the live stream
+did) and a MESSAGE_UPDATE the author did not make (no ``edited_timestamp``: an embed
+resolved, a pin) or without ``content`` (a partial update) are ``non_post`` events. A
+reply (``message_reference`` of type 0) has its parent's id; a forward (type 1) has none
+and reads as the forwarded message (``meta.forwarded``).
 
 Moderators' actions (intents GUILD_MODERATION and AUTO_MODERATION_EXECUTION; the bot
 needs View Audit Log and Manage Server): an ``AUTO_MODERATION_ACTION_EXECUTION`` of a
@@ -19,6 +27,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Mapping, Optional
 
+from models.parsers.discord_text import forwarded, message_words
+
 __all__ = ["parse_discord", "snowflake_time"]
 
 #: AutoMod rule trigger types that are the moderators' own norms: KEYWORD, KEYWORD_PRESET
@@ -26,6 +36,8 @@ AUTOMOD_TAUGHT = (1, 4)
 #: audit log action types -> Vigil's action
 AUDIT_ACTIONS = {72: "remove", 22: "ban", 20: "kick", 24: "timeout"}
 POST_TYPES = (0, 19)  # DEFAULT, REPLY; the rest are system messages (joins, pins, boosts)
+#: message flag IS_CROSSPOST: a copy of an announcement from a followed channel elsewhere
+IS_CROSSPOST = 1 << 1
 DISCORD_EPOCH_MS = 1420070400000
 
 
@@ -39,28 +51,6 @@ def snowflake_time(snowflake: Any) -> Optional[float]:
         return ((int(snowflake) >> 22) + DISCORD_EPOCH_MS) / 1000.0
     except (TypeError, ValueError):
         return None
-
-
-def _text(d: Mapping[str, Any]) -> tuple[Any, str]:
-    """The words of a message and where they came from. Without ``content`` an embed's
-    title/description, a forward's content, or the attachments' and stickers' names
-    (``[attachment: cat.png]``) stand for it: an image posted alone is still a post."""
-    content = d.get("content")
-    if not isinstance(content, str) or content.strip():
-        return content, "content"
-    embeds = [e for e in d.get("embeds") or () if isinstance(e, Mapping)]
-    parts = [str(e[k]) for e in embeds for k in ("title", "description") if e.get(k)]
-    if parts:
-        return "\n\n".join(parts), "embed"
-    for snap in d.get("message_snapshots") or ():
-        forwarded = ((snap or {}).get("message") or {}).get("content")
-        if isinstance(forwarded, str) and forwarded.strip():
-            return forwarded, "forward"
-    names = [f"[attachment: {a.get('filename')}]" for a in d.get("attachments") or ()
-             if isinstance(a, Mapping)]
-    names += [f"[sticker: {s.get('name')}]" for s in d.get("sticker_items") or ()
-              if isinstance(s, Mapping)]
-    return (" ".join(names), "attachment") if names else (content, "content")
 
 
 def parse_discord(obj: Mapping[str, Any]) -> dict:
@@ -93,22 +83,35 @@ def parse_discord(obj: Mapping[str, Any]) -> dict:
         return {**base, "event": "moderation_action", "action": "bulk_delete",
                 "post_id": ids[0] if ids else None, "post_ids": ids, "meta": where}
     if d.get("type", 0) not in POST_TYPES:
-        return {**base, "event": "non_post", "meta": {**where, "message_type": d.get("type")}}
+        return {**base, "event": "non_post",
+                "meta": {**where, "message_type": d.get("type"), "reason": "system"}}
     author = d.get("author") if isinstance(d.get("author"), Mapping) else {}
+    if (author.get("bot") or d.get("webhook_id")) and not obj.get("include_bots"):
+        return {**base, "event": "non_post", "meta": {**where, "reason": "bot", "kind": t,
+                                                       "webhook": bool(d.get("webhook_id"))}}
+    edited = d.get("edited_timestamp")
+    # an update the author did not make (an embed unfurled, a pin, a flag) or a partial
+    # one without the words: the post as scored stands
+    if t == "MESSAGE_UPDATE" and (not edited or "content" not in d):
+        return {**base, "event": "non_post", "meta": {
+            **where, "kind": t, "reason": "not_edited" if not edited else "partial_update"}}
     ref = d.get("message_reference") if isinstance(d.get("message_reference"), Mapping) else {}
     thread = d.get("thread") if isinstance(d.get("thread"), Mapping) else {}
-    text, source = _text(d)
-    edited = d.get("edited_timestamp")
+    text, source = message_words(d)
     guild, channel = d.get("guild_id"), d.get("channel_id")
+    # type 0 (DEFAULT) is a reply; 1 (FORWARD) is no reply; a crosspost's reference is
+    # the announcement it copies, in another server
+    reply = ref.get("type", 0) == 0 and not (_int(d.get("flags")) & IS_CROSSPOST)
     return {
         **base, "author": author.get("id") or author.get("username"), "text": text,
         "created_at": d.get("timestamp") or snowflake_time(d.get("id")),
         "thread_id": channel if obj.get("parent_channel_id") else thread.get("id"),
-        "parent_id": ref.get("message_id") if ref.get("type", 0) == 0 else None,
+        "parent_id": ref.get("message_id") if reply else None,
         "url": f"https://discord.com/channels/{guild or '@me'}/{channel}/{d.get('id')}"
         if channel and d.get("id") else None,
         "meta": {**where, "kind": t, "edited": bool(edited), "revision": edited,
                  "text_from": source, "parent_channel_id": obj.get("parent_channel_id"),
+                 "forwarded": bool(forwarded(d)) or ref.get("type") == 1,
                  "mention_everyone": bool(d.get("mention_everyone")),
                  **{k: len(d.get(k) or ()) for k in ("attachments", "embeds", "mentions")}},
     }
@@ -170,6 +173,10 @@ def _audit_entry(d: Mapping[str, Any]) -> dict:
                 "moderator": moderator, "target_author": target,
                 "deleted_only": kind == 72, "limit": _count(options.get("count")),
                 "source": f"discord:audit_{action or kind}", "event_id": f"audit:{d.get('id')}"}}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _count(value: Any) -> int:

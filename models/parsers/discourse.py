@@ -1,8 +1,22 @@
 """Discourse's payload: a post object, a ``/posts.json`` item or a webhook body
 ``{"post": {...}}``, as ``connectors.discourse`` produces it.
 
-Text is the post's ``raw`` markdown without quoted posts (others' words) and with
-uploads reduced to their names, else its ``cooked`` HTML as text. A deleted post
+Text is the post's ``raw`` Markdown (inline HTML, BBCode quotes) as a person reads it,
+quoted posts (others' words) left out and uploads as placeholders (``[image]``), else its
+``cooked`` HTML as text (:mod:`models.parsers.discourse_text`).
+
+Ids: a reply names the post it answers by number (``reply_to_post_number``), never by
+id, so every Discourse post, and every event about one (deletion, staff's removal, a
+flag's verdict), is identified as ``"<topic_id>/<post_number>"``: a reply's
+``parent_id`` is its topic and that number, its ``thread_id`` the topic, and an edit
+(``version`` > 1) keeps all three. The numeric ``id`` is in meta. ``url`` is built
+when the connector marked the body with the forum's base URL (``discourse_instance``:
+the poller's ``base_url``, a webhook's ``X-Discourse-Instance``), else it is None.
+
+Not posts: ``post_type`` 2 (moderator_action: "closed this topic") is a moderator's
+action, 3 (small_action: "split this topic") a ``non_post`` event, and 4 (a whisper: a
+note only staff see) a ``non_post`` event too: Vigil watches what the community reads,
+and staff discussing a flagged post would be scored as its author. A deleted post
 (``deleted_at``, or ``user_deleted`` for a post its author withdrew), or a body the
 connector marked ``{"discourse_event": "post_destroyed", ...}`` (Discourse before 3.2
 serialised ``post_destroyed`` before trashing the post), is a deletion event; when its
@@ -12,11 +26,11 @@ moderator's removal. A flag webhook body ``{"flag": {...}}`` marked ``flag_agree
 
 from __future__ import annotations
 
-import re
-from html.parser import HTMLParser
 from typing import Any, Mapping, Optional
 
-__all__ = ["parse_discourse"]
+from models.parsers.discourse_text import cooked_text, quote_count, raw_text
+
+__all__ = ["parse_discourse", "post_key"]
 
 #: flag types whose verdict is about how people treat each other (spam and off-topic
 #: flags are about something else, and teach the toxicity model nothing)
@@ -24,13 +38,20 @@ CONDUCT_FLAGS = frozenset({"inappropriate", "notify_moderators", "illegal"})
 #: X-Discourse-Event of a flag's resolution -> Vigil's action
 FLAG_RESOLUTIONS = {"flag_agreed": "remove", "flag_disagreed": "approve"}
 
-#: post_type 2 (moderator_action: "closed this topic") and 3 (small_action: "split
-#: this topic") are the system's notes, not someone's words; 4 (whisper) is a post.
-NOT_POSTS = {2: "moderation_action", 3: "non_post"}
-# innermost [quote="user, post:3, topic:7"]...[/quote] first, so nested quotes go too
-_QUOTE = re.compile(r"\[quote(?:=[^\]]*)?\](?:(?!\[quote).)*?\[/quote\]", re.S | re.I)
-# ![alt|690x388](upload://x.png), [report.pdf|attachment](upload://y.pdf): keep the name
-_UPLOAD = re.compile(r"!?\[([^\]|]*)(?:\|[^\]]*)?\]\(upload://[^)]*\)")
+#: post_type -> the event it is (see the module's docstring)
+NOT_POSTS = {2: ("moderation_action", "moderator_action"), 3: ("non_post", "small_action"),
+             4: ("non_post", "whisper")}
+
+
+def post_key(post: Mapping[str, Any]) -> Any:
+    """The id Vigil gives a post: ``"<topic_id>/<post_number>"``, what a reply can name;
+    the numeric id for a post object without them (validation judges it).
+
+    >>> post_key({"id": 812, "topic_id": 77, "post_number": 4}), post_key({"id": 9})
+    ('77/4', 9)
+    """
+    topic, number = _int(post.get("topic_id")), _int(post.get("post_number"))
+    return f"{topic}/{number}" if topic is not None and number is not None else post.get("id")
 
 
 def parse_discourse(obj: Mapping[str, Any]) -> dict:
@@ -40,8 +61,10 @@ def parse_discourse(obj: Mapping[str, Any]) -> dict:
     ...     "post_number": 4, "reply_to_post_number": 2, "username": "sam", "version": 2,
     ...     "created_at": "2026-11-02T08:00:00.000Z", "category_id": 5,
     ...     "raw": '[quote="alex, post:2, topic:77"]\\nrage\\n[/quote]\\nSame here 😡'}})
-    >>> f["post_id"], f["thread_id"], f["text"], f["meta"]["revision"], f["meta"]["path"]
-    (812, 77, 'Same here 😡', 2, '/t/saves/77/4')
+    >>> f["post_id"], f["parent_id"], f["thread_id"], f["text"], f["meta"]["revision"]
+    ('77/4', '77/2', 77, 'Same here 😡', 2)
+    >>> f["url"], f["meta"]["path"]
+    (None, '/t/saves/77/4')
     >>> parse_discourse({"post": {"id": 9, "deleted_at": "2026-11-02T09:00:00Z"}})["event"]
     'deletion'
     >>> e = parse_discourse({"post": {"id": 9, "user_id": 4, "deleted_at": "2026-11-02T09:00:00Z",
@@ -58,18 +81,16 @@ def parse_discourse(obj: Mapping[str, Any]) -> dict:
     if _deleted(post) or obj.get("discourse_event") == "post_destroyed":
         return _deletion(post)
     if post.get("post_type") in NOT_POSTS:
-        return {"event": NOT_POSTS[post["post_type"]], "platform": "discourse", "post_id": pid,
-                "community": None, "action_code": post.get("action_code")}
-    raw, cooked, quotes = post.get("raw"), post.get("cooked"), 0
+        event, reason = NOT_POSTS[post["post_type"]]
+        return {"event": event, "platform": "discourse", "post_id": post_key(post),
+                "community": None, "action_code": post.get("action_code"),
+                "created_at": post.get("created_at"),
+                "meta": {"id": pid, "topic_id": topic, "reason": reason}}
+    raw, cooked = post.get("raw"), post.get("cooked")
     if isinstance(raw, str) and raw.strip():
-        text, quotes = _QUOTE.subn("", raw)
-        while quotes and _QUOTE.search(text):
-            text, more = _QUOTE.subn("", text)
-            quotes += more
-        # only quoted words: an amplification, scored on what it repeats
-        text = _UPLOAD.sub(lambda m: m.group(1) or "upload", text).strip() or raw
+        text = raw_text(raw)
     elif isinstance(cooked, str):
-        text = _strip_html(cooked)
+        text = cooked_text(cooked)
     else:
         text = raw  # None: missing_field; any other type: wrong_type
     title = post.get("topic_title")
@@ -77,53 +98,25 @@ def parse_discourse(obj: Mapping[str, Any]) -> dict:
         text = f"{title}\n\n{text}"
     slug, version = post.get("topic_slug"), _int(post.get("version"))
     edited = version is not None and version > 1
+    reply_to = _int(post.get("reply_to_post_number"))
+    path = f"/t/{slug}/{topic}/{number}" if slug and topic and number else None
+    base = obj.get("discourse_instance")
     return {
-        "platform": "discourse", "community": None, "post_id": pid,
+        "platform": "discourse", "community": None, "post_id": post_key(post),
         # the numeric user id, as a string (the canonical author is one), or the username
         "author": _id_str(post.get("user_id") or post.get("username")), "text": text,
-        "created_at": post.get("created_at"),
-        "thread_id": topic, "parent_id": None, "lang": None, "url": None,
-        "meta": {"topic_id": topic, "post_number": number,
+        "created_at": post.get("created_at"), "thread_id": topic,
+        "parent_id": f"{topic}/{reply_to}" if reply_to and topic is not None else None,
+        "lang": None,
+        "url": f"{base.rstrip('/')}{path}" if isinstance(base, str) and base and path else None,
+        "meta": {"id": pid, "topic_id": topic, "post_number": number,
                  "reply_to_post_number": post.get("reply_to_post_number"),
                  "category_id": post.get("category_id"), "category_slug": post.get("category_slug"),
-                 "path": f"/t/{slug}/{topic}/{number}" if slug and topic and number else None,
-                 "edited": edited, "revision": version if edited else None,
+                 "path": path, "edited": edited, "revision": version if edited else None,
                  "updated_at": post.get("updated_at"), "hidden": bool(post.get("hidden")),
-                 "whisper": post.get("post_type") == 4, "quotes": quotes,
+                 "quotes": quote_count(raw) if isinstance(raw, str) else 0,
                  "trust_level": post.get("trust_level")},
     }
-
-
-class _Text(HTMLParser):
-    """``cooked`` HTML as text: quotes and oneboxes (``<aside>``) are others' words."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "aside":
-            self.skip += 1
-        elif not self.skip and tag == "img" and "emoji" in (dict(attrs).get("class") or ""):
-            self.out.append(dict(attrs).get("alt") or "")
-        elif not self.skip and tag in ("br", "p", "li", "div", "blockquote"):
-            self.out.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag == "aside" and self.skip:
-            self.skip -= 1
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.out.append(data)
-
-
-def _strip_html(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    return re.sub(r"\n\s*\n+", "\n\n", "".join(parser.out)).strip()
 
 
 def _deleted(post: Mapping[str, Any]) -> bool:
@@ -144,9 +137,10 @@ def _id_str(value: Any) -> Any:
 
 def _deletion(post: Mapping[str, Any]) -> dict:
     """A deleted post: the author's withdrawal, staff's removal, or unknown."""
-    pid = post.get("id")
-    base = {"platform": "discourse", "post_id": pid, "community": None,
-            "thread_id": post.get("topic_id"), "created_at": post.get("deleted_at")}
+    pid, key = post.get("id"), post_key(post)
+    base = {"platform": "discourse", "post_id": key, "community": None,
+            "thread_id": post.get("topic_id"), "created_at": post.get("deleted_at"),
+            "meta": {"id": pid, "topic_id": post.get("topic_id")}}
     deleter = post.get("deleted_by") if isinstance(post.get("deleted_by"), Mapping) else {}
     author = post.get("user_id")
     if post.get("user_deleted") or not deleter.get("id") or deleter.get("id") == author:
@@ -154,15 +148,15 @@ def _deletion(post: Mapping[str, Any]) -> dict:
     raw = post.get("raw")
     return {**base, "event": "moderation_action", "moderation": {
         "action": "remove", "by": "moderator", "moderator": deleter.get("id"),
-        "post_ids": [str(pid)] if pid is not None else [],
-        "text": raw if isinstance(raw, str) else None,
+        "post_ids": [str(key)] if key is not None else [],
+        "text": raw_text(raw) if isinstance(raw, str) and raw.strip() else None,
         "source": "discourse:post_destroyed", "event_id": f"destroyed:{pid}"}}
 
 
 def _flag(flag: Mapping[str, Any], event: str) -> dict:
     """A flag resolved by staff: agreed (removal) or disagreed (approval)."""
     post = flag.get("post") if isinstance(flag.get("post"), Mapping) else {}
-    pid = post.get("id")
+    pid = post_key(post)
     action = FLAG_RESOLUTIONS.get(event, event or "flag")
     conduct = flag.get("flag_type") in CONDUCT_FLAGS
     raw = post.get("raw")
@@ -175,5 +169,5 @@ def _flag(flag: Mapping[str, Any], event: str) -> dict:
                 "by": "moderator" if flag.get("resolved_by") else "unknown",
                 "moderator": flag.get("resolved_by"),
                 "post_ids": [str(pid)] if pid is not None else [],
-                "text": raw if isinstance(raw, str) else None,
+                "text": raw_text(raw) if isinstance(raw, str) and raw.strip() else None,
                 "source": "discourse:" + (event or "flag"), "event_id": f"flag:{flag.get('id')}"}}

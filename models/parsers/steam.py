@@ -5,16 +5,20 @@ object does not name its app, and the link and community need it).
 Review bombing is the threat here, so the parser keeps the vote (``voted_up``), playtime
 and purchase flags in ``meta`` for the detectors. A review with ``timestamp_updated >
 timestamp_created`` is an edit revision (``meta.edited``, ``meta.revision`` = the update
-time)."""
+time). The review is BBCode, read as its words (``models.plain_text.bbcode_to_text``);
+``language`` (Steam's name, ``schinese``, ``brazilian``, ``latam``) is mapped to BCP 47."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from models.plain_text import bbcode_to_text
+
 __all__ = ["parse_steam", "LANGS"]
 
 #: Steam's API language codes (partner.steamgames.com/doc/store/localization/languages)
-LANGS = {"arabic": "ar", "bulgarian": "bg", "schinese": "zh-CN", "tchinese": "zh-TW",
+#: -> BCP 47 (Steam's own "Web API language code" column); taken as the post's language
+LANGS = {"arabic": "ar", "bulgarian": "bg", "schinese": "zh-Hans", "tchinese": "zh-Hant",
          "czech": "cs", "danish": "da", "dutch": "nl", "english": "en", "finnish": "fi",
          "french": "fr", "german": "de", "greek": "el", "hungarian": "hu", "indonesian": "id",
          "italian": "it", "japanese": "ja", "koreana": "ko", "norwegian": "no", "polish": "pl",
@@ -30,6 +34,16 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _text(review: Any) -> Any:
+    """A review is BBCode (``[h1]``, ``[b]``, ``[spoiler]``, ``[url=…]``, ``[list]``,
+    ``[quote]``, ``[table]``, ``[noparse]``): read as its words.
+
+    >>> _text("[h1]Verdict[/h1][list][*]fun[*]cheap[/list][quote=dev]thanks[/quote]")
+    'Verdict\\nfun\\ncheap'
+    """
+    return bbcode_to_text(review) if isinstance(review, str) else review
+
+
 def parse_steam(obj: Mapping[str, Any]) -> dict:
     """A review wrapped with its app id (``{"appid", "review"}``) as canonical post fields.
 
@@ -38,7 +52,7 @@ def parse_steam(obj: Mapping[str, Any]) -> dict:
     ...     "language": "schinese", "review": "优化太差了", "timestamp_created": 1793606400,
     ...     "timestamp_updated": 1793610000, "voted_up": False}})
     >>> f["post_id"], f["lang"], f["meta"]["voted_up"], f["meta"]["edited"], f["meta"]["revision"]
-    ('1577', 'zh-CN', False, True, 1793610000)
+    ('1577', 'zh-Hans', False, True, 1793610000)
     >>> f["url"]
     'https://steamcommunity.com/profiles/76561198000000001/recommended/1091500/'
     """
@@ -54,7 +68,7 @@ def parse_steam(obj: Mapping[str, Any]) -> dict:
     return {
         "platform": "steam", "community": None,  # the key: configured name or steam:app/<id>
         "post_id": None if rid is None else str(rid), "author": steamid,
-        "text": review.get("review"), "created_at": created,
+        "text": _text(review.get("review")), "created_at": created,
         "thread_id": None if rid is None else str(rid), "parent_id": None,
         "lang": LANGS.get(language) if isinstance(language, str) else None,
         "url": (f"https://steamcommunity.com/profiles/{steamid}/recommended/{appid}/"
@@ -73,6 +87,8 @@ def parse_steam(obj: Mapping[str, Any]) -> dict:
             "author_num_reviews": author.get("num_reviews"),
             "author_num_games_owned": author.get("num_games_owned"),
             "steam_language": language, "edited": edited,
+            # the developer's answer is theirs, not the reviewer's words: only noted
+            "developer_response": bool(review.get("developer_response")),
             "revision": updated if edited else None,
         },
     }

@@ -1,6 +1,7 @@
 """Telegram's payload: a Bot API Update as sent (``update_id`` and one of ``message``,
 ``edited_message``, ``channel_post``, ``edited_channel_post``, ``chat_member``), as
-``connectors.telegram`` produces it.
+``connectors.telegram`` produces it. Other updates (``my_chat_member``,
+``message_reaction``...) are ``non_post`` events: they hold no post.
 
 Moderators' actions: the Bot API sends bots no deletion events at all, so a message an
 admin deleted is never seen to go and teaches nothing. What it does send, to a bot that
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from models.parsers.telegram_text import entity_types, message_text
+
 __all__ = ["parse_telegram", "KINDS", "UPDATES"]
 
 KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
@@ -24,13 +27,17 @@ MEMBER = "chat_member"
 UPDATES = (*KINDS, MEMBER)
 #: anonymous admins act as this bot (@GroupAnonymousBot): a person, not a filter
 ANONYMOUS_ADMIN = 1087968824
-#: service messages (members, pins, titles, migrations; also forum_topic_*, video_chat_*)
+#: service messages (members, pins, titles, migrations, payments, giveaways; also
+#: forum_topic_*, general_forum_topic_*, video_chat_*, checklist_tasks_*)
 SERVICE = ("new_chat_members", "left_chat_member", "pinned_message", "new_chat_title",
            "new_chat_photo", "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
            "channel_chat_created", "migrate_to_chat_id", "migrate_from_chat_id", "boost_added",
-           "message_auto_delete_timer_changed", "chat_background_set", "write_access_allowed")
-MEDIA = ("photo", "video", "animation", "document", "audio", "voice", "video_note", "sticker",
-         "poll", "location", "contact", "dice")
+           "message_auto_delete_timer_changed", "chat_background_set", "write_access_allowed",
+           "users_shared", "chat_shared", "connected_website", "proximity_alert_triggered",
+           "successful_payment", "refunded_payment", "web_app_data", "passport_data",
+           "giveaway_created", "giveaway", "giveaway_winners", "giveaway_completed", "gift",
+           "unique_gift", "paid_message_price_changed", "direct_message_price_changed")
+_SERVICE_PREFIXES = ("forum_topic_", "general_forum_topic_", "video_chat_", "checklist_tasks_")
 
 
 def _message(update: Mapping[str, Any]) -> tuple[Optional[str], Mapping[str, Any]]:
@@ -41,15 +48,38 @@ def _message(update: Mapping[str, Any]) -> tuple[Optional[str], Mapping[str, Any
     return None, {}
 
 
+def _other_update(update: Mapping[str, Any]) -> dict:
+    """An Update of a kind that holds no post (my_chat_member: the bot's own membership;
+    message_reaction, poll_answer, callback_query, chat_join_request...), or ``{}`` (a
+    dead letter) for an object that is no Update at all."""
+    # an empty object is no update of any kind: nothing to count, a dead letter
+    kinds = [k for k in update if k not in UPDATES and isinstance(update[k], Mapping)
+             and update[k]]
+    if "update_id" not in update or not kinds:
+        return {}
+    chat = _mapping(update[kinds[0]].get("chat"))
+    return {"event": "non_post", "platform": "telegram", "community": None,
+            "post_id": f"update:{update['update_id']}", "created_at": update[kinds[0]].get("date"),
+            "meta": {"update_id": update["update_id"], "kind": kinds[0], "reason": "update_type",
+                     "chat_id": chat.get("id")}}
+
+
 def parse_telegram(update: Mapping[str, Any]) -> dict:
     """An Update as canonical post fields, or a service message as a platform event.
 
-    Text is ``text`` or ``caption``; without either a sticker is its emoji and a poll its
-    question and options, and a photo or file is "" (dead-lettered as empty_text: nothing
-    to score). Service messages are ``non_post`` events, except a member removed by
-    someone else (an admin's kick or ban): ``moderation_action``, counted but labelling
-    nothing (its ``chat_member`` update does). post_id is "<chat id>:<message_id>"; the
-    author is the sender's numeric id, as a string (usernames change).
+    Text is ``text``, else the caption and a placeholder for the media
+    (:mod:`models.parsers.telegram_text`: ``[photo]``, ``[sticker: 😂]``; a poll is its
+    question and options). A message from a bot account (``from.is_bot``, not an anonymous
+    admin nor a channel speaking through ``sender_chat``) is a ``non_post`` event with
+    ``meta.reason = "bot"``. Service messages are ``non_post`` events, except a member
+    removed by someone else (an admin's kick or ban): ``moderation_action``, counted but
+    labelling nothing (its ``chat_member`` update does). post_id is
+    "<chat id>:<message_id>", the same for every edit; a reply's parent_id and a
+    thread's (``message_thread_id``: a forum topic or a reply thread) thread_id use it
+    too. The author is the sender's numeric id, as a string (usernames change);
+    ``sender_chat`` (a channel, or a group's anonymous admin) when there is one. The
+    community is the connector's, from its chats: the chat's ``username`` and ``title``
+    are in meta (they change; the configured name does not).
 
     >>> f = parse_telegram({"update_id": 9, "edited_message": {"message_id": 42,
     ...     "from": {"id": 7, "is_bot": False, "first_name": "Sam"}, "date": 1793606400,
@@ -61,19 +91,25 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
     >>> parse_telegram({"message": {"message_id": 5, "chat": {"id": -1001}, "date": 1,
     ...     "from": {"id": 7}, "new_chat_members": [{"id": 8}]}})["event"]
     'non_post'
+    >>> b = parse_telegram({"message": {"message_id": 6, "chat": {"id": -1001}, "date": 1,
+    ...     "from": {"id": 9, "is_bot": True, "first_name": "Shop"}, "text": "buy now"}})
+    >>> b["event"], b["meta"]["reason"]
+    ('non_post', 'bot')
     """
     kind, msg = _message(update)
     if kind == MEMBER:
         return _member_update(update.get("update_id"), msg)
+    if kind is None and (other := _other_update(update)):
+        return other
     chat = msg.get("chat") if isinstance(msg.get("chat"), Mapping) else {}
     chat_id, mid = chat.get("id"), msg.get("message_id")
     post_id = f"{chat_id}:{mid}" if chat_id is not None and mid is not None else None
     sender = msg.get("sender_chat") or msg.get("from")  # sender_chat: channel / anonymous admin
     author = sender.get("id") if isinstance(sender, Mapping) else None
     meta = {"update_id": update.get("update_id"), "kind": kind, "chat_id": chat_id,
-            "chat_type": chat.get("type"), "chat_title": chat.get("title")}
-    service = next((k for k in msg if k in SERVICE or k.startswith(
-        ("forum_topic_", "general_forum_topic_", "video_chat_"))), None)
+            "chat_type": chat.get("type"), "chat_title": chat.get("title"),
+            "chat_username": chat.get("username")}
+    service = next((k for k in msg if k in SERVICE or k.startswith(_SERVICE_PREFIXES)), None)
     if service:
         left, actor = msg.get("left_chat_member"), msg.get("from")
         # a member removed by someone else was kicked or banned by an admin; no label here:
@@ -82,17 +118,14 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
                    and left.get("id") != actor.get("id"))
         return {"event": "moderation_action" if removed else "non_post", "platform": "telegram",
                 "post_id": post_id, "community": None, "action": service,
-                "author": author, "created_at": msg.get("date"), "meta": meta}
-    text = msg["text"] if "text" in msg else msg.get("caption")
-    media = next((k for k in MEDIA if k in msg), None)
-    sticker, poll = msg.get("sticker"), msg.get("poll")
-    if text is None and isinstance(sticker, Mapping):  # the emoji is what a sticker says
-        text = sticker.get("emoji") or ""
-    elif text is None and isinstance(poll, Mapping):
-        text = "\n".join(str(o.get("text", "")) if isinstance(o, Mapping) else "" for o in
-                         [{"text": poll.get("question", "")}, *(poll.get("options") or [])])
-    elif text is None:  # a photo/file without caption: nothing to score -> empty_text
-        text = ""
+                "author": author, "created_at": msg.get("date"),
+                "meta": {**meta, "reason": "service", "service": service}}
+    person = _mapping(msg.get("from"))
+    if person.get("is_bot") and "sender_chat" not in msg and person.get("id") != ANONYMOUS_ADMIN:
+        return {"event": "non_post", "platform": "telegram", "post_id": post_id,
+                "community": None, "created_at": msg.get("date"),
+                "meta": {**meta, "reason": "bot"}}
+    text, media = message_text(msg)
     reply, thread = msg.get("reply_to_message"), msg.get("message_thread_id")
     parent = None
     # in forum topics every message "replies" to the topic's creation message
@@ -104,6 +137,8 @@ def parse_telegram(update: Mapping[str, Any]) -> dict:
     edit = msg.get("edit_date")
     meta.update(media=media, edited=edit is not None, revision=edit,
                 forwarded="forward_origin" in msg or "forward_date" in msg,
+                automatic_forward=bool(msg.get("is_automatic_forward")),
+                entities=entity_types(msg),
                 is_bot=bool(sender.get("is_bot")) if isinstance(sender, Mapping) else None)
     return {"platform": "telegram", "community": None, "post_id": post_id,
             # the numeric id as a string: the canonical author is one

@@ -4,9 +4,14 @@ produces is Vigil's JSON rendering of one parsed line (:func:`parse_irc`),
 "prefix": "nick!nick@nick.tmi.twitch.tv", "params": [...], "text": <trailing parameter
 or null>, "raw": <the line as received>}``.
 
-``PRIVMSG`` is a post; ``CLEARCHAT`` (a ban, a timeout, the whole chat cleared) and
-``CLEARMSG`` (one message removed) are ``moderation_action`` events; ``USERNOTICE``
-(subs, gifts, raids) is a ``non_post`` event."""
+``PRIVMSG`` is a post, and so is a ``USERNOTICE`` carrying text the user typed
+(``meta.notice`` = its ``msg-id``: ``resub``, ``announcement``, ``viewermilestone``...);
+``CLEARCHAT`` (a ban, a timeout, the whole chat cleared) and ``CLEARMSG`` (one message
+removed) are ``moderation_action`` events; a ``USERNOTICE`` without text (a raid, a gift)
+is a ``non_post`` event. Tag values arrive unescaped (``\s``, ``\:``, ``\\``:
+:func:`parse_irc`); a ``/me`` message (``\x01ACTION …\x01``) reads as its words.
+IRC says nothing of bots (no tag marks one; a channel's bots are known only by name), so
+no chat message is taken for a bot's."""
 
 from __future__ import annotations
 
@@ -78,9 +83,13 @@ def parse_twitch(obj: Mapping[str, Any]) -> dict:
                   "room_id": tags.get("room-id") or None}
     # community stays None: the message key carries the configured name
     base = {"platform": "twitch", "community": None, "created_at": tags.get("tmi-sent-ts") or None}
-    if command == "PRIVMSG":
-        text = obj.get("text")
+    text = obj.get("text")
+    if command == "PRIVMSG" or command == "USERNOTICE" and isinstance(text, str) and text.strip():
+        # a USERNOTICE's trailing text is what the user typed with it (a resub's or
+        # a watch streak's message, an announcement): words to score like a message
         action = isinstance(text, str) and text.startswith("\x01ACTION ")  # a "/me" message
+        if command == "USERNOTICE":
+            meta.update(notice=tags.get("msg-id") or None)
         meta.update(action=action, badges=_pairs(tags.get("badges")),
                     emotes=_emotes(tags.get("emotes")),
                     bits=_int(tags.get("bits")) or 0, first_msg=tags.get("first-msg") == "1",

@@ -4,7 +4,10 @@ produced in the same shape by ``connectors.x``).
 
 Retweets are ``non_post`` events: their text is a truncated copy of someone else's
 words, scored on the original. An edit is a new id whose ``edit_history_tweet_ids``
-starts with the original: post_id = the original, revision = the new id.
+starts with the original: post_id = the original, revision = the new id; the reply
+target and the conversation root are named by their original ids too (``x_tweet``), so
+a reply's ``parent_id`` is a ``post_id`` Vigil carries. Text: ``x_tweet.tweet_text``.
+A recorded API v1.1 tweet object is read too (``x_v1``).
 
 There are no ``moderation_action`` events: X's API reports no moderator's action (no
 moderation log; a hidden reply is not an event), see ``connectors.x``."""
@@ -12,6 +15,10 @@ moderation log; a hidden reply is not an event), see ``connectors.x``."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
+
+from models.plain_text import QUOTE, media_placeholder
+from models.parsers.x_tweet import media_types, original_ids, resolve, tweet_text
+from models.parsers.x_v1 import is_v1, parse_v1
 
 __all__ = ["parse_x"]
 
@@ -36,7 +43,22 @@ def parse_x(obj: Mapping[str, Any]) -> dict:
     ('1849', 'x:acme', '1851', '1850', '1852')
     >>> f["url"], f["author"]
     ('https://x.com/sam/status/1852', '9')
+
+    A reply to a revision of an edited post names the post by its original id:
+
+    >>> r = parse_x({"data": {"id": "1862", "text": "@sam no &gt;:(", "conversation_id": "1860",
+    ...     "referenced_tweets": [{"type": "replied_to", "id": "1861"}],
+    ...     "edit_history_tweet_ids": ["1862"], "created_at": "2026-11-02T08:00:00.000Z"},
+    ...     "includes": {"tweets": [{"id": "1861", "edit_history_tweet_ids": ["1860", "1861"],
+    ...     "conversation_id": "1861"}]}})
+    >>> r["parent_id"], r["thread_id"], r["text"]
+    ('1860', '1860', '@sam no >:(')
     """
+    if is_v1(obj):  # a recording of the older API
+        fields = parse_v1(obj)
+        if fields.get("lang") in NO_LANG:
+            fields["lang"] = None
+        return fields
     tweet = obj.get("data")
     if not isinstance(tweet, Mapping):
         return {}
@@ -49,22 +71,28 @@ def parse_x(obj: Mapping[str, Any]) -> dict:
                 "meta": {"kind": "retweet", "retweeted_id": refs["retweeted"]}}
     username = (_users(obj).get(tweet.get("author_id")) or {}).get("username")
     history = [str(i) for i in _list(tweet.get("edit_history_tweet_ids"))]
-    note = tweet.get("note_tweet")  # a long post: ``text`` holds only its first 280 chars
-    long_text = note.get("text") if isinstance(note, Mapping) else None
-    entities = tweet.get("entities") if isinstance(tweet.get("entities"), Mapping) else {}
+    text, links, media = tweet_text(tweet, media_types(obj))
+    if text == media_placeholder("link") and "quoted" in refs:
+        text = QUOTE  # only a quote of another post: its words are not this author's
+    ids = original_ids(obj)  # a revision's id -> its original's: the id Vigil carries
     lang = tweet.get("lang")
     return {
         "platform": "x", "community": community, "post_id": history[0] if history else tid,
-        "author": tweet.get("author_id") or username, "text": long_text or tweet.get("text"),
-        "created_at": tweet.get("created_at"), "thread_id": tweet.get("conversation_id"),
-        "parent_id": refs.get("replied_to"),
+        "author": tweet.get("author_id") or username, "text": text,
+        "created_at": tweet.get("created_at"),
+        "thread_id": resolve(ids, tweet.get("conversation_id")),
+        "parent_id": resolve(ids, refs.get("replied_to")),
         "lang": None if isinstance(lang, str) and lang in NO_LANG else lang,
         "url": f"https://x.com/{username or 'i/web'}/status/{tid}" if tid else None,
         "meta": {"edited": len(history) > 1, "revision": str(tid) if len(history) > 1 else None,
-                 "quoted_id": refs.get("quoted"), "long_post": bool(long_text),
-                 "urls": [u.get("expanded_url") for u in _list(entities.get("urls"))
-                          if isinstance(u, Mapping)]},  # t.co links, media's included
+                 "quoted_id": resolve(ids, refs.get("quoted")),
+                 "long_post": bool(_text_of(tweet.get("note_tweet"))),
+                 "urls": links, "media": media},
     }
+
+
+def _text_of(note: Any) -> Optional[str]:
+    return note.get("text") if isinstance(note, Mapping) else None
 
 
 def _list(value: Any) -> list:

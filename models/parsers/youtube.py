@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from models.eventtime import EventTimeError, parse_event_time
+from models.plain_text import html_to_text
 
 __all__ = ["parse_youtube"]
 
@@ -29,6 +30,20 @@ def _ts(value: Any) -> float:
         return parse_event_time(value)
     except EventTimeError:
         return 0.0
+
+
+def _text(s: Mapping[str, Any]) -> Any:
+    """``textOriginal`` is what the author typed; the API may withhold it (it is
+    promised only to the comment's author), and ``textDisplay`` is then HTML
+    (``textFormat=html``, the default: links, ``<br>``, ``&#39;``) or plain text.
+
+    >>> _text({"textOriginal": "", "textDisplay": "it&#39;s <a href=\\"https://y.test\\">here</a><br>ok"})
+    "it's here\\nok"
+    """
+    original, display = s.get("textOriginal"), s.get("textDisplay")
+    if original is not None and not isinstance(original, str) or original and original.strip():
+        return original  # (one that is not a string is dead-lettered as it is)
+    return html_to_text(display) if isinstance(display, str) else original or display
 
 
 def parse_youtube(obj: Mapping[str, Any]) -> dict:
@@ -48,7 +63,10 @@ def parse_youtube(obj: Mapping[str, Any]) -> dict:
         return {}
     if isinstance(obj.get("vigil_moderation"), Mapping) or s.get("moderationStatus") == "rejected":
         return _moderated(obj, s)
-    cid, parent, video = obj.get("id"), s.get("parentId"), s.get("videoId")
+    cid, video = obj.get("id"), s.get("videoId")
+    # a reply's id is "<top-level id>.<its own>": its parent even where parentId is absent
+    parent = s.get("parentId") or (cid.partition(".")[0] if isinstance(cid, str)
+                                   and "." in cid else None)
     author = s.get("authorChannelId")
     author = author.get("value") if isinstance(author, Mapping) else None
     published, updated = s.get("publishedAt"), s.get("updatedAt")
@@ -56,12 +74,13 @@ def parse_youtube(obj: Mapping[str, Any]) -> dict:
     return {
         "platform": "youtube", "community": None,  # the key: configured name or youtube:<channel>
         "post_id": cid, "author": author or s.get("authorDisplayName"),
-        # textOriginal is what the author typed; the API may withhold it from a key
-        "text": s.get("textOriginal") or s.get("textDisplay"), "created_at": published,
+        "text": _text(s), "created_at": published,
         "thread_id": parent or cid, "parent_id": parent, "lang": None,
         "url": f"https://www.youtube.com/watch?v={video}&lc={cid}" if video and cid else None,
         "meta": {"video_id": video, "channel_id": s.get("channelId"),
                  "like_count": s.get("likeCount"), "reply": bool(parent),
+                 # the channel's owner answering on their own channel (no bot flag exists)
+                 "by_channel_owner": bool(author) and author == s.get("channelId"),
                  "edited": edited, "revision": updated if edited else None,
                  "moderation_status": s.get("moderationStatus")},
     }

@@ -4,8 +4,9 @@ Shapes::
 
     [Post] -> [ScoredPost]   toxicity (learnt per community), sentiment, explanation,
                              terms, the community's threshold, the decision
-                             (none | escalate | safety), and the online topic the post
-                             joined (with embeddings)
+                             (none | escalate | safety), the online topic the post
+                             joined (with embeddings), and its language: the platform's
+                             or detected, with whether the English-only scorers read it
 
 CPU-bound (MiniLM, the lexical model): runners call it in their inference thread, never
 on an event loop, and in batches. State (soft): the online topics per community
@@ -23,6 +24,7 @@ from config.settings import Settings
 from models.community_topics import CommunityTopics, TopicParams
 from models.embeddings import SentenceEmbedder
 from models.eventtime import parse_event_time, to_iso
+from models.language import LanguageDetector, is_supported
 from models.sentiment import SentimentScorer
 from models.toxicity_model import Evidence, ToxicityModel
 from streams.records import Post, ScoredPost
@@ -45,6 +47,7 @@ class ScoreStage:
         # community -> online topics; only where there are embeddings to cluster
         self.topics = CommunityTopics(TopicParams()) if embedder else None
         self.sentiment = SentimentScorer()
+        self.languages = LanguageDetector()
         # (community, post_id) -> Evidence: what a later moderator label teaches from
         self.evidence: "OrderedDict[tuple[str, str], Evidence]" = OrderedDict()
         self.model_version = (f"{self.toxicity.version}"
@@ -54,6 +57,7 @@ class ScoreStage:
         """Load weights up front so the first batch does not pay for it."""
         self.toxicity.load()
         self.sentiment.load()
+        self.languages.load()
 
     def score(self, posts: Sequence[Post]) -> list[ScoredPost]:
         if not posts:
@@ -62,9 +66,10 @@ class ScoreStage:
         times = [parse_event_time(p.created_at) for p in posts]
         scores = self.toxicity.score_batch(texts, [p.community for p in posts], times)
         sent = self.sentiment.score_batch(texts)
+        langs = self.languages.languages(texts, [p.lang for p in posts])
         now = to_iso(time.time())
         out = []
-        for p, ts, t, s in zip(posts, times, scores, sent):
+        for p, ts, t, s, lang in zip(posts, times, scores, sent, langs):
             self._remember(p, t.evidence)
             topic_id = topic_label = None
             if self.topics is not None and t.evidence.vector is not None:
@@ -75,12 +80,17 @@ class ScoreStage:
                         else "escalate" if t.flagged else "none")
             explanation = t.explanation + (["author is exempt by community config"]
                                            if exempt else [])
+            supported = is_supported(lang)
+            if not supported:
+                explanation.append(f"language {lang}: the lexical prior, rules and sentiment "
+                                   "read English only, so these scores are a lower bound")
             out.append(ScoredPost(
                 post=p, toxicity=round(t.toxicity, 4), sentiment=round(s, 4),
                 model_version=self.model_version, decision=decision, scored_at=now,
                 categories=t.categories, explanation=explanation, terms=t.terms,
                 threshold=round(t.threshold, 4), severe=list(t.severe), exempt=exempt,
-                topic_id=topic_id, topic_label=topic_label))
+                topic_id=topic_id, topic_label=topic_label, lang=lang,
+                lang_supported=supported))
         return out
 
     def evidence_for(self, community: str, post_id: str,
