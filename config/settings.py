@@ -143,7 +143,7 @@ class Settings(BaseSettings):
                     "only.")
     embedding_batch_size: Count = Field(32, description="Posts per MiniLM embedding batch.")
     embedding_backend: Backend = Field("onnx-int8",
-        description="How MiniLM runs: `onnx-int8` (3-3.7x torch fp32, cosine to fp32 >= 0.978), "
+        description="How MiniLM runs: `onnx-int8` (about 3x torch fp32, cosine to fp32 >= 0.98, a post's vector independent of its batch), "
                     "`torch-bf16` or `torch-fp32` (see Performance).")
     embedding_bf16: Flag = Field(True,
         description="Older switch: false together with `torch-bf16` means `torch-fp32`.")

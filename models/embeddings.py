@@ -15,9 +15,11 @@ exact text returns a repeated post's vector without touching the model.
 - ``torch-bf16`` (this class's default, as it needs no built files): sentence-transformers
   on torch with bf16 autocast.
 - ``torch-fp32``: the same without autocast (also what ``bf16=False`` selects).
-- ``onnx-int8``: ONNX Runtime with per-channel int8 weights (:mod:`models.onnx_minilm`).
-  On 2,000 real tweets, 2 threads, batch 32: 370-450 posts/s (bf16 200, fp32 120),
-  cosine to fp32 mean 0.991, min 0.978; no torch in the process (peak RSS 200 MB
+- ``onnx-int8``: ONNX Runtime with per-channel int8 weights and per-row int8
+  activations (:mod:`models.onnx_minilm`, :mod:`models.onnx_rowwise`), so a post's
+  vector is the same whatever it is batched with. On 2,000 real tweets, 2 threads,
+  batch 32: 340-400 posts/s (ONNX fp32 220, torch bf16 200, torch fp32 120), cosine to
+  fp32 mean 0.9965, min 0.981; no torch in the process (peak RSS 200 MB
   against 560 MB, first vectors 0.6 s after start against 5.5 s). The files live in
   ``onnx_dir`` and are built on first load when missing or stale (set-up should build
   them: ``python -m models.onnx_export build``). The worker's default

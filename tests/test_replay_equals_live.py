@@ -93,6 +93,11 @@ def _live(broker, tmp_path):
     return live_escalations, live_trends
 
 
+def _difference(live_only: Counter, replay_only: Counter) -> str:
+    lines = ["live only:", *live_only, "replay only:", *replay_only]
+    return "\n".join(lines)
+
+
 def _compare_with_replay(live_escalations, live_trends, tmp_path, monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
@@ -102,8 +107,10 @@ def _compare_with_replay(live_escalations, live_trends, tmp_path, monkeypatch):
     replay_trends = [json.loads(line) for line in (out / "trends.jsonl").open()]
 
     assert replay_escalations and replay_trends  # the sample escalates and trends
-    assert Counter(map(_comparable, live_escalations)) == Counter(map(_comparable, replay_escalations))
-    assert Counter(map(_comparable, live_trends)) == Counter(map(_comparable, replay_trends))
+    for live, replay in ((live_escalations, replay_escalations), (live_trends, replay_trends)):
+        live_only = Counter(map(_comparable, live)) - Counter(map(_comparable, replay))
+        replay_only = Counter(map(_comparable, replay)) - Counter(map(_comparable, live))
+        assert not live_only and not replay_only, _difference(live_only, replay_only)
     # and in the same order per dedup key / trend, as a consumer upserting on them sees it
     for field, live, replay in (("dedup_key", live_escalations, replay_escalations),
                                 ("trend_id", live_trends, replay_trends)):

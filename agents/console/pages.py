@@ -12,7 +12,8 @@ from urllib.parse import quote, urlencode
 from agents.console.auth import User
 from models.incident_board import Filters, Incident
 
-__all__ = ["page", "login_page", "list_page", "rows", "incident_page", "review_page"]
+__all__ = ["page", "login_page", "list_page", "rows", "incident_page", "review_page",
+           "reports_page"]
 
 TYPES = ("moderation", "safety", "trend", "pipeline")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -28,7 +29,8 @@ def page(title: str, body: str, *, user: Optional[User] = None, csrf: str = "") 
             f'<meta name="csrf" content="{escape(csrf)}"><title>{escape(title)} · Vigil</title>'
             f'<link rel="stylesheet" href="/console/static/console.css"></head><body>'
             f'<header><a href="/console" class="brand">Vigil</a>'
-            f'<a href="/console/review">Review queue</a>{who}</header>'
+            f'<a href="/console/review">Review queue</a><a href="/console/reports">Reports</a>'
+            f'{who}</header>'
             f'<main id="main">{body}</main><script src="/console/static/console.js"></script>'
             f'</body></html>')
 
@@ -216,3 +218,37 @@ def review_page(user: User, csrf: str, community: str, communities: list[str], i
 def _lang_attribute(lang) -> str:
     """``lang="de"`` on a quoted post, so screen readers read it in its language."""
     return f' lang="{escape(lang)}"' if isinstance(lang, str) and lang.isalpha() and lang != "und" else ""
+
+
+def reports_page(user: User, csrf: str, reports: list[dict], communities: list[str], *,
+                 default: str, may_all: bool, max_days: int, missing: str = "",
+                 building: str = "", error: str = "") -> str:
+    """The reports the user may see, newest first, and the form that builds one now.
+    ``reports``: {"stem", "community", "start", "end", "formats"}, periods as text."""
+    alerts = "".join(f'<p role="alert" class="error">{escape(text, quote=False)}</p>'
+                     for text in (error, missing) if text)
+    if building:
+        alerts += f'<p role="status">{escape(building)}</p>'
+    options = "".join(f'<option value="{escape(c)}"></option>' for c in communities)
+    hint = "empty: all communities" if may_all else "one of yours"
+    form = (f'<form class="filters" method="post" action="/console/reports" '
+            f'aria-label="Build a report"><input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<label>Community ({hint}) <input name="community" list="report-communities" '
+            f'maxlength="200" value="{escape(default)}"{"" if may_all else " required"}></label>'
+            f'<datalist id="report-communities">{options}</datalist>'
+            f'<label>Days <input name="days" type="number" min="1" max="{max_days}" value="7" '
+            f'required></label><button type="submit"{" disabled" if missing else ""}>'
+            f'Build report</button></form><p class="muted">From the live topics: the days up '
+            f'to now, compared with the days before. A build takes a minute or so.</p>')
+    body = "".join(
+        f'<tr><td data-label="Report">{escape(r["stem"])}</td>'
+        f'<td data-label="Community">{escape(r["community"])}</td>'
+        f'<td data-label="Period">{escape(r["start"])} → {escape(r["end"])} UTC</td>'
+        f'<td data-label="Files">' + " · ".join(
+            f'<a href="/console/reports/file/{quote(r["stem"] + "." + ext)}">{ext.upper()}</a>'
+            for ext in ("html", "pdf", "json") if ext in r["formats"]) + '</td></tr>'
+        for r in reports) or '<tr><td colspan="4">No reports yet.</td></tr>'
+    return page("Reports", f'<h1>Reports</h1>{alerts}{form}<table id="reports"><caption '
+                           f'class="sr-only">Newest first</caption><thead><tr><th>Report</th>'
+                           f'<th>Community</th><th>Period</th><th>Files</th></tr></thead>'
+                           f'<tbody>{body}</tbody></table>', user=user, csrf=csrf)

@@ -6,6 +6,7 @@
     GET  /console/events          server-sent events: an incident changed
     GET  /console/review?community=C   posts to label, keyboard first
     POST /console/act             {verb, community, ref, note}: one action, JSON, CSRF header
+    GET|POST /console/reports, GET /console/reports/file/{name}   (:mod:`~agents.console.reports`)
     GET|POST /console/login, POST /console/logout
 
 Every action checks the session, its CSRF token (header ``X-CSRF-Token``, or the form's
@@ -31,6 +32,7 @@ from aiohttp import web
 from agents.console import pages
 from agents.console.auth import LoginLimiter, Sessions, User, UserStore
 from agents.console.feed import BoardFeed
+from agents.console.reports import Reports
 from models.eventtime import to_iso
 from models.incident_board import Filters
 from models.moderator_labels import idempotency_key
@@ -57,6 +59,7 @@ class Console:
         self.streams: set = set()  # the tasks serving /console/events
         self.trusted_proxy = settings.console_trusted_proxy
         self.user_header = settings.console_user_header
+        self.reports = Reports(self, settings)  # community reports, built on demand
 
     def routes(self, app: web.Application) -> None:
         r = app.router
@@ -66,6 +69,7 @@ class Console:
         r.add_get("/console/events", self.events)
         r.add_get("/console/review", self.review)
         r.add_post("/console/act", self.act)
+        self.reports.routes(app)
         r.add_get("/console/login", self.login_form)
         r.add_post("/console/login", self.login)
         r.add_post("/console/logout", self.logout)
