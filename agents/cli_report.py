@@ -75,22 +75,20 @@ def cmd_report(args: argparse.Namespace) -> int:
             records, unreadable = from_replay(require_dir(args.replay, "--replay"))
         except ReportSourceError as exc:
             raise UsageError(f"--replay: {exc}") from None
+        period = default_period(records, days=args.days, end=args.end)  # ends with its data
         source = f"a replay ({args.replay})"
     else:
-        import time
-
         from agents.report_sources import from_topics
-
         from models.report_figures import ReportRecords
 
         settings = settings_from(args)
-        wanted = default_period(ReportRecords([], [], [], [], live=True), days=args.days,
-                                end=args.end, now=time.time())
+        # live records: the period ends at --end or now, whatever they hold
+        period = default_period(ReportRecords([], [], [], [], live=True), days=args.days,
+                                end=args.end)
         say(args, f"reading Vigil's topics on {settings.broker} ...")
-        records, unreadable = from_topics(settings.bootstrap_servers, topics_since(wanted),
+        records, unreadable = from_topics(settings.bootstrap_servers, topics_since(period),
                                           idle_timeout_s=args.idle_timeout)
         source = f"the topics on {settings.broker}"
-    period = default_period(records, days=args.days, end=args.end)
     try:
         files = build_report(records, args.out, period=period, community=args.community,
                              tz_name=args.tz, source=source, formats=formats)

@@ -8,6 +8,7 @@ in the PDF), deterministic for the same figures (fixed hash salt, no date stamp)
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from datetime import datetime, tzinfo
 
 __all__ = ["volume_chart", "sentiment_chart", "funnel_chart", "time_to_action_chart",
@@ -18,6 +19,7 @@ class ReportDependencyMissing(RuntimeError):
     pass
 
 
+@lru_cache(maxsize=1)
 def _plt():
     try:
         import matplotlib

@@ -69,39 +69,54 @@ def from_replay(folder: Path) -> tuple[ReportRecords, dict]:
 
 def from_topics(bootstrap: str, since: float, *, idle_timeout_s: float = 3.0,
                 topics: Optional[dict] = None) -> tuple[ReportRecords, dict]:
-    """The records written to Vigil's topics from broker time ``since`` on."""
+    """The records written to Vigil's topics from broker time ``since`` on. The topics
+    are read side by side: each may wait out its idle timeout, and they should not add
+    up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chosen = topics or TOPICS
+    began_ms = int(time.time() * 1000)
+    with ThreadPoolExecutor(len(chosen), thread_name_prefix="vigil-report-read") as pool:
+        read = {topic: pool.submit(_read_topic, bootstrap, topic, since, began_ms,
+                                   idle_timeout_s) for topic in chosen}
+    fields, unreadable = {}, {}
+    for topic, attr in chosen.items():
+        fields[attr], unreadable[topic] = _records(read[topic].result(), topic)
+    return ReportRecords(**fields, live=True), unreadable
+
+
+def _read_topic(bootstrap: str, topic: str, since: float, began_ms: int,
+                idle_timeout_s: float) -> list[bytes]:
+    """Every partition of ``topic`` from broker time ``since`` up to ``began_ms``, each
+    partition in log order (a key's lifecycle steps stay in the order written)."""
     from kafka import KafkaConsumer
 
-    fields, unreadable = {}, {}
-    for topic, attr in (topics or TOPICS).items():
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                 client_id="vigil-report")
-        try:
-            tps = assign_every_partition_sync(consumer, topic, from_beginning=False)
-            values: list[tuple[tuple[int, int], bytes]] = []
-            began_ms = int(time.time() * 1000)
-            if tps:
-                found = consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
-                for tp in tps:
-                    if found.get(tp) is None:
-                        consumer.seek_to_end(tp)
-                    else:
-                        consumer.seek(tp, found[tp].offset)
-                done: set = set()
-                last = time.monotonic()
-                while len(done) < len(tps) and time.monotonic() - last < idle_timeout_s:
-                    for tp, messages in consumer.poll(timeout_ms=300).items():
-                        if messages:
-                            last = time.monotonic()
-                        for m in messages:
-                            if m.timestamp > began_ms:
-                                done.add(tp)
-                                consumer.pause(tp)
-                                break
-                            values.append(((m.partition, m.offset), m.value or b""))
-        finally:
-            consumer.close()
-        # each partition in log order: a key's lifecycle steps stay in the order written
-        values.sort(key=lambda pair: pair[0])
-        fields[attr], unreadable[topic] = _records((v for _, v in values), topic)
-    return ReportRecords(**fields, live=True), unreadable
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             client_id="vigil-report")
+    values: list[tuple[tuple[int, int], bytes]] = []
+    try:
+        tps = assign_every_partition_sync(consumer, topic, from_beginning=False)
+        if not tps:
+            return []
+        found = consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
+        for tp in tps:
+            if found.get(tp) is None:
+                consumer.seek_to_end(tp)
+            else:
+                consumer.seek(tp, found[tp].offset)
+        done: set = set()
+        last = time.monotonic()
+        while len(done) < len(tps) and time.monotonic() - last < idle_timeout_s:
+            for tp, messages in consumer.poll(timeout_ms=300).items():
+                if messages:
+                    last = time.monotonic()
+                for m in messages:
+                    if m.timestamp > began_ms:
+                        done.add(tp)
+                        consumer.pause(tp)
+                        break
+                    values.append(((m.partition, m.offset), m.value or b""))
+    finally:
+        consumer.close()
+    values.sort(key=lambda pair: pair[0])
+    return [v for _, v in values]

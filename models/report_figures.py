@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
-from models.eventtime import parse_event_time
-from models.report_incidents import Incident, incidents_from_messages
+import numpy as np
+
+from models.report_incidents import Incident, event_ts as _ts, incidents_from_messages
 
 __all__ = ["Period", "ReportRecords", "compute", "DEFINITIONS", "quantile"]
 
@@ -83,30 +83,14 @@ class ReportRecords:
     live: bool = True  # escalation messages stamped by a live worker (wall clock)
 
 
-def _ts(value: Any) -> Optional[float]:
-    return _parsed(value) if isinstance(value, (str, int, float)) and value else None
-
-
-@lru_cache(maxsize=1 << 18)  # each post's time is read 3-4 times; parsing dominates
-def _parsed(value: Any) -> Optional[float]:
-    try:
-        return parse_event_time(value)
-    except Exception:
-        return None
-
-
 def quantile(values: Iterable[float], q: float) -> Optional[float]:
     """Linear-interpolated quantile (numpy's default); None for no values.
 
     >>> quantile([1, 2, 3, 4], 0.5), quantile([10], 0.9), quantile([], 0.5)
     (2.5, 10.0, None)
     """
-    xs = sorted(values)
-    if not xs:
-        return None
-    pos = (len(xs) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
+    xs = list(values)
+    return float(np.quantile(xs, q)) if xs else None
 
 
 def _summary(values: list[float]) -> dict:
@@ -148,6 +132,8 @@ def compute(records: ReportRecords, period: Period, community: Optional[str] = N
     prev_inc = [i for i in incidents if i.first_seen in previous]
     labels = sorted((lb for lb in records.labels if _in(community, lb.get("community"))),
                     key=lambda lb: (lb.get("time", ""), lb.get("post_id", ""), lb.get("label", "")))
+    durations = {name: [d for i in cur_inc if (d := getattr(i, f"{name}_s")) is not None]
+                 for name in ("post_to_escalation", "escalation_to_ack", "ack_to_resolve")}
     bin_s = bin_s or (3600.0 if period.end - period.start <= 7 * 86400 else 86400.0)
     return {
         "period": {"start": period.start, "end": period.end},
@@ -159,16 +145,8 @@ def compute(records: ReportRecords, period: Period, community: Optional[str] = N
         "series": _series(cur_posts, prev_posts, period, bin_s),
         "trends": _trends(records.trends, period, community, cur_inc, labels),
         "effectiveness": {
-            "post_to_escalation": _summary([d for i in cur_inc
-                                            if (d := i.post_to_escalation_s) is not None]),
-            "escalation_to_ack": _summary([d for i in cur_inc
-                                           if (d := i.escalation_to_ack_s) is not None]),
-            "ack_to_resolve": _summary([d for i in cur_inc
-                                        if (d := i.ack_to_resolve_s) is not None]),
-            "durations": {
-                "post_to_escalation": [d for i in cur_inc if (d := i.post_to_escalation_s) is not None],
-                "escalation_to_ack": [d for i in cur_inc if (d := i.escalation_to_ack_s) is not None],
-                "ack_to_resolve": [d for i in cur_inc if (d := i.ack_to_resolve_s) is not None]},
+            **{name: _summary(values) for name, values in durations.items()},
+            "durations": durations,
             **_offenders(cur_posts, incidents, period),
             "false_alarms": _false_alarms(labels, period),
             "agreement": _agreement(labels, scored, period, previous),

@@ -25,16 +25,28 @@ of one key are kept in the order they were written (a key lives on one partition
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from functools import lru_cache
+from typing import Any, Iterable, Optional
 
 from models.eventtime import parse_event_time
 
-__all__ = ["Incident", "incidents_from_messages"]
+__all__ = ["Incident", "event_ts", "incidents_from_messages"]
 
 
-def _ts(value) -> Optional[float]:
+def event_ts(value: Any) -> Optional[float]:
+    """A record's time in seconds, or None where it is missing or unreadable (a report
+    skips such a record rather than failing on it).
+
+    >>> event_ts("2026-11-02T08:00:00Z"), event_ts("soon"), event_ts(None)
+    (1793606400.0, None, None)
+    """
+    return _parsed(value) if isinstance(value, (str, int, float)) and value else None
+
+
+@lru_cache(maxsize=1 << 18)  # a post's time is read 3-4 times per report; parsing dominates
+def _parsed(value: Any) -> Optional[float]:
     try:
-        return parse_event_time(value) if value else None
+        return parse_event_time(value)
     except Exception:
         return None
 
@@ -100,17 +112,20 @@ def incidents_from_messages(messages: Iterable[dict], *, live: bool) -> list[Inc
         if status == "triggered" or inc is None:
             inc = Incident(
                 dedup_key=key, type=m.get("type", ""), severity=m.get("severity", ""),
-                community=m.get("community", ""), first_seen=_ts(m.get("first_seen")),
-                raised_at=_ts(m.get("created_at")), raised_event=_ts(m.get("last_seen")),
+                community=m.get("community", ""), first_seen=event_ts(m.get("first_seen")),
+                raised_at=event_ts(m.get("created_at")),
+                raised_event=event_ts(m.get("last_seen")),
                 live=live, author_id=evidence.get("author_id"), trend_id=_trend_id(m))
             open_[key] = inc
             out.append(inc)
         inc.occurrences = max(inc.occurrences, int(m.get("occurrence_count") or 1))
         if evidence.get("recommended") and evidence["recommended"] != "none":
-            inc.recommendations.append((_ts(m.get("last_seen")), evidence["recommended"]))
+            inc.recommendations.append((event_ts(m.get("last_seen")), evidence["recommended"]))
+        # when on-call acted: the wall clock live; a replay has only the event time
+        at = event_ts(m.get("created_at") if live else m.get("last_seen"))
         if status == "acknowledged" and inc.acknowledged_at is None:
-            inc.acknowledged_at = _ts(m.get("created_at")) if live else _ts(m.get("last_seen"))
+            inc.acknowledged_at = at
         elif status == "resolved":
-            inc.resolved_at = _ts(m.get("created_at")) if live else _ts(m.get("last_seen"))
+            inc.resolved_at = at
             open_.pop(key, None)
     return out

@@ -66,9 +66,9 @@ def build_files(bootstrap: str, folder: Path, community: Optional[str], days: in
     from agents.report_sources import from_topics
     from models.report_figures import ReportRecords
 
+    # live records: the period ends now, whatever they hold
     period = default_period(ReportRecords([], [], [], [], live=True), days=days, now=now)
     records, unreadable = from_topics(bootstrap, since=topics_since(period))
-    period = default_period(records, days=days, now=now)
     return build_report(records, folder, period=period, community=community,
                         source=SOURCE), unreadable
 
@@ -184,12 +184,10 @@ class Reports:
             return c._page(request, pages.page("Log in", '<h1>Log in first</h1><p><a href='
                                                          '"/console/login">Log in</a></p>'), 401)
         form = await request.post()
-        origin = request.headers.get("Origin")
         token = request.headers.get("X-CSRF-Token") or form.get("csrf")
         body = {"verb": "report", "community": str(form.get("community", ""))[:MAX_COMMUNITY],
                 "ref": "days=" + str(form.get("days", ""))[:8]}
-        if (token != csrf or not csrf
-                or (origin and origin.split("://", 1)[-1] != request.host)):
+        if c.forged(request, csrf, token):
             return c._audit(user, "refused_csrf", body, self._render(
                 request, user, csrf, status=403, error="Refused: the form is stale or from "
                                                        "another site; reload the page."))

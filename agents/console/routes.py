@@ -92,6 +92,14 @@ class Console:
         user = self.users.get(s.user) if s else None
         return (user, s.csrf) if user else (None, "")
 
+    @staticmethod
+    def forged(request: web.Request, csrf: str, token: Optional[str]) -> bool:
+        """A state-changing request without the session's CSRF token, or sent by a page
+        of another site (the Origin, when the browser sends one)."""
+        origin = request.headers.get("Origin")
+        return (token != csrf or not csrf
+                or bool(origin and origin.split("://", 1)[-1] != request.host))
+
     def _page(self, request: web.Request, html: str, status: int = 200) -> web.Response:
         resp = web.Response(text=html, content_type="text/html", status=status, headers={
             "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -194,9 +202,7 @@ class Console:
         user, csrf = self._who(request)
         if user is None:
             return web.json_response({"error": "log in"}, status=401)
-        origin = request.headers.get("Origin")
-        if (request.headers.get("X-CSRF-Token") != csrf or not csrf
-                or (origin and origin.split("://", 1)[-1] != request.host)):
+        if self.forged(request, csrf, request.headers.get("X-CSRF-Token")):
             return self._audit(user, "refused_csrf", {}, web.json_response({"error": "csrf"}, status=403))
         try:
             body = json.loads(await request.read())
