@@ -25,7 +25,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Optional
 
-__all__ = ["RollingAUC"]
+import numpy as np
+
+__all__ = ["RollingAUC", "roc_auc"]
 
 
 class RollingAUC:
@@ -42,18 +44,25 @@ class RollingAUC:
         return self.value()
 
     def value(self) -> Optional[float]:
-        pairs = sorted(self._seen)
-        positives = sum(label for _, label in pairs)
-        negatives = len(pairs) - positives
-        if not positives or not negatives:
+        if not self._seen:
             return None
-        # rank sum of the positives, a run of equal scores sharing its average rank
-        rank_sum, i = 0.0, 0
-        while i < len(pairs):
-            j = i
-            while j < len(pairs) and pairs[j][0] == pairs[i][0]:
-                j += 1
-            tied_positives = sum(label for _, label in pairs[i:j])
-            rank_sum += tied_positives * (i + 1 + j) / 2  # ranks i+1 .. j
-            i = j
-        return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+        scores, labels = zip(*self._seen)
+        return roc_auc(labels, scores)
+
+def roc_auc(labels, scores) -> Optional[float]:
+    """The same statistic for whole arrays at once (numpy), None without both classes.
+
+    >>> roc_auc([1, 0, 1, 0], [0.9, 0.5, 0.5, 0.1])
+    0.875
+    """
+    y = np.asarray(labels, bool)
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if not positives or not negatives:
+        return None
+    _, inverse, counts = np.unique(np.asarray(scores, np.float64), return_inverse=True,
+                                   return_counts=True)
+    # average rank of each distinct score: the ranks its run of ties spans
+    average = np.cumsum(counts) - (counts - 1) / 2.0
+    rank_sum = float(average[inverse][y].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
