@@ -49,6 +49,7 @@ class RollingAUC:
         scores, labels = zip(*self._seen)
         return roc_auc(labels, scores)
 
+
 def roc_auc(labels, scores) -> Optional[float]:
     """The same statistic for whole arrays at once (numpy), None without both classes.
 

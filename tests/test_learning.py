@@ -367,11 +367,14 @@ def test_labels_that_look_like_coin_flips_earn_no_trust_by_ranking():
     worse than shipped" holds by noise: the guard then keeps the log-loss stacking."""
     from models.combiner import PriorGuard
 
-    rng = np.random.default_rng(12)
+    rng = np.random.default_rng(6)
     y = rng.integers(0, 2, 400)
     z_ship = 2.0 * rng.normal(size=400)
-    z_learnt = 2.0 * rng.normal(size=400)
+    z_learnt = 4.0 * rng.normal(size=400)
     stacked = PriorGuard(auc_min_labels=10_000).update("c", z_ship, z_learnt, y)
+    assert stacked < 0.5
+    # without the signal test, noise alone would have earned full trust
+    assert PriorGuard(signal_z=float("-inf")).update("c", z_ship, z_learnt, y) == 1.0
     assert PriorGuard().update("c", z_ship, z_learnt, y) == stacked
     # the same scores where the labels follow the learnt score: trusted in full
     assert PriorGuard().update("c", z_ship, z_learnt, (z_learnt > 0).astype(int)) == 1.0
