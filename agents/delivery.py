@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
@@ -97,8 +98,8 @@ async def deliver(send: Send, records: Sequence[OutRecord], *,
     while pending:
         failed_at, error = await _send_in_order(send, pending)
         done = pending if failed_at is None else pending[:failed_at]
-        for record in done:
-            metrics.RECORDS_ACKNOWLEDGED.labels(topic=record.topic).inc()
+        for topic, n in Counter(record.topic for record in done).items():
+            metrics.RECORDS_ACKNOWLEDGED.labels(topic=topic).inc(n)
         if failed_at is None:
             outage.clear()
             metrics.BROKER_UP.set(1)
