@@ -25,8 +25,6 @@ with ``LanguageIdentifier.rank``):
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -64,7 +62,7 @@ class BatchLanguageModel:
         return cls(LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True))
 
     def first_and_english(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        encoded = [_encode(t) for t in texts]
+        encoded = [self._identifier._encode(t) for t in texts]
         out: list = [None] * len(texts)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         for start in range(0, len(order), WALK_BATCH):
@@ -149,10 +147,3 @@ class BatchLanguageModel:
         # nothing to count: the library's own fallback
         ranked = self._identifier.rank(text)
         return ranked[0][0], next(p for code, p in ranked if code == "en")
-
-
-def _encode(text: str) -> bytes:
-    # as LanguageIdentifier._encode: an all-capitals text is read lower-cased
-    if text.isupper():
-        text = text.lower()
-    return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")

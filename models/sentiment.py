@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-import math
 import string
 from typing import Optional, Sequence
 
@@ -58,7 +57,7 @@ class FastVader:
         from vaderSentiment import vaderSentiment as vs
 
         self._vs = vs
-        analyzer = vs.SentimentIntensityAnalyzer()
+        self._analyzer = analyzer = vs.SentimentIntensityAnalyzer()
         self.lexicon: dict = analyzer.lexicon
         self.emojis: dict = analyzer.emojis
         self._emoji_chars = frozenset(k for k in self.emojis if len(k) == 1)
@@ -87,7 +86,7 @@ class FastVader:
         lower = [w.lower() for w in words]
         lexicon, booster, modifiers = self.lexicon, self._booster, self._modifiers
         n = len(words)
-        cap_diff = _cap_differential(words)
+        cap_diff = self._vs.allcap_differential(words)
         hit: Optional[list] = None  # per word: a modifier or phrase word
         # (position, valence) of the words VADER scores; every other word scores 0
         valences = []
@@ -100,10 +99,7 @@ class FastVader:
                 if low == "no" or any(hit[max(0, i - 3):i + 3]):
                     valences.append((i, self._valence(i, words, lower, cap_diff)))
                 else:
-                    valence = lexicon[low]
-                    if cap_diff and words[i].isupper():
-                        valence = valence + self._c_incr if valence > 0 else valence - self._c_incr
-                    valences.append((i, valence))
+                    valences.append((i, self._shouted(lexicon[low], words[i], cap_diff)))
         if "but" in lower:  # the library's contrastive rule, quirks included, on its list
             sentiments: list = [0] * n
             for i, v in valences:
@@ -112,9 +108,9 @@ class FastVader:
         else:
             total = float(sum(v for _, v in valences))
         if total:
-            emphasis = _exclamation_emphasis(text)
+            emphasis = self._analyzer._punctuation_emphasis(text)
             total = total + emphasis if total > 0 else total - emphasis
-        return round(max(-1.0, min(1.0, total / math.sqrt(total * total + 15))), 4)
+        return round(self._vs.normalize(total), 4)
 
     # -- one lexicon word, as SentimentIntensityAnalyzer.sentiment_valence -----------------
     def _valence(self, i: int, words: list, lower: list, cap_diff: bool) -> float:
@@ -126,12 +122,11 @@ class FastVader:
         if ((i > 0 and lower[i - 1] == "no") or (i > 1 and lower[i - 2] == "no")
                 or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))):
             valence = lexicon[low] * n_scalar
-        if cap_diff and words[i].isupper():
-            valence = valence + self._c_incr if valence > 0 else valence - self._c_incr
+        valence = self._shouted(valence, words[i], cap_diff)
         for start in range(3):
             j = i - (start + 1)
             if i > start and lower[j] not in lexicon:
-                s = self._scalar(words[j], lower[j], valence, cap_diff)
+                s = self._vs.scalar_inc_dec(words[j], valence, cap_diff)
                 if start == 1 and s != 0:
                     s = s * 0.95
                 if start == 2 and s != 0:
@@ -139,26 +134,20 @@ class FastVader:
                 valence = self._negation(valence + s, lower, start, i)
                 if start == 2:
                     valence = self._idioms(valence, lower, i)
-        if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
-            if lower[i - 2] != "at" and lower[i - 2] != "very":
-                valence = valence * n_scalar
-        elif i > 0 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
-            valence = valence * n_scalar
-        return valence
-
-    def _scalar(self, word: str, low: str, valence: float, cap_diff: bool) -> float:
-        scalar = 0.0
-        if low in self._booster:
-            scalar = self._booster[low]
-            if valence < 0:
-                scalar *= -1
-            if word.isupper() and cap_diff:
-                scalar = scalar + self._c_incr if valence > 0 else scalar - self._c_incr
-        return scalar
+        return self._analyzer._least_check(valence, words, i)
 
     def _negated(self, low: str) -> bool:
         return low in self._negate or "n't" in low
 
+    def _shouted(self, valence: float, word: str, cap_diff: bool) -> float:
+        # a word in capitals among words that are not: stronger either way
+        if cap_diff and word.isupper():
+            return valence + self._c_incr if valence > 0 else valence - self._c_incr
+        return valence
+
+    # The library's own negation and idiom checks lower-case the whole post on every call
+    # (the cost that grew with the square of the post's length); these two read the one
+    # lower-cased copy. The other checks are the library's functions, called as they are.
     def _negation(self, valence: float, w: list, start: int, i: int) -> float:
         n_scalar = self._n_scalar
         if start == 0:
@@ -221,17 +210,3 @@ class FastVader:
                 out.append(ch)
                 prev_space = ch == " "
         return "".join(out)
-
-
-def _cap_differential(words: list) -> bool:
-    # some but not all words in capitals: then a word in capitals is shouting
-    upper = sum(1 for w in words if w.isupper())
-    return 0 < len(words) - upper < len(words)
-
-
-def _exclamation_emphasis(text: str) -> float:
-    exclamations = min(text.count("!"), 4) * 0.292
-    questions = text.count("?")
-    if questions > 1:
-        return exclamations + (questions * 0.18 if questions <= 3 else 0.96)
-    return exclamations
