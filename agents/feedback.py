@@ -71,7 +71,7 @@ async def learn_from_feedback() -> None:
             batch = await consumer.getmany(timeout_ms=500, max_records=200)
             inputs = inputs_from_batch(TOPIC, batch)
             if inputs:
-                await worker.run(inputs)
+                await worker.run(inputs, wait=True)
                 for item in inputs:
                     offsets[item.partition] = item.offset + 1
                 metrics.LEARNER_LABELS.set(pipeline.learn.labels_learned)

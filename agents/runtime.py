@@ -3,9 +3,10 @@ the tables, the inference thread, and the lock that keeps each call whole.
 
 Every call of the pipeline runs in one inference thread (the models are CPU-bound and a
 2-core machine also runs the broker; what matters is that nothing blocks the event
-loop) under :data:`pipeline_lock`, and its outputs are published and its state written
-before the next call starts: an escalation is always on its way before the ledger
-that says it was sent is written.
+loop) under :data:`pipeline_lock`; its outputs and changed state are taken under the
+lock and published behind the previous call's, in call order (the next call may be
+computed meanwhile, :func:`agents.worker.run`): an escalation is always on its way
+before the ledger that says it was sent is written.
 """
 
 from __future__ import annotations

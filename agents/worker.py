@@ -6,7 +6,9 @@ A post is received once and sent twice (``posts.normalized`` and ``posts.scored`
 downstream consumers; Vigil never reads them back), plus its dead letter, trend signals
 or escalations when it has any. An input's offset may be committed only once the broker
 acknowledged every record it caused, outputs and state changelog alike
-(:mod:`agents.delivery`, :class:`agents.transport.ProcessedOffsets`): a crash at any
+(:mod:`agents.publication` makes the records, :mod:`agents.delivery` sends them,
+:class:`agents.transport.ProcessedOffsets` keeps the offsets); the next batch is
+computed while the broker acknowledges the last (:func:`run`). A crash at any
 moment replays the inputs whose effects may be missing onto the state they started
 from, and the ledger's source ids keep the replay from emitting anything twice under a
 new id.
@@ -23,13 +25,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import structlog
 
 from agents import recording
-from agents.app import app, pipeline_input, tables
+from agents.app import app, pipeline_input
 from agents.delivery import DeliveryStopped, OutRecord, deliver
+from agents.publication import (applied_offsets, applied_records, forget_applied,
+                                output_records, state_records, sync_records)
 from agents.runtime import (learning_restored, pipeline, pipeline_lock, run_blocking, state,
                             topics_restored)
 from agents.transport import GAP, TAKE, processed
@@ -40,8 +44,6 @@ from streams.topology import INPUT_TOPICS
 
 log = structlog.get_logger("vigil.worker")
 _settings = app.vigil_settings
-#: a key no store uses: a lone record after each batch's changelog writes (see below)
-SYNC_KEY = "__vigil_sync__"
 
 
 def _headers(message: Any) -> dict[str, str]:
@@ -64,120 +66,69 @@ def _stopping() -> bool:
     return bool(app.should_stop)
 
 
-async def run(inputs: Sequence[Union[Input, EndOfInput]]) -> Outputs:
-    """One whole call: process, publish and write the state until the broker
-    acknowledged all of it, then mark the inputs processed, then record."""
+async def run(inputs: Sequence[Union[Input, EndOfInput]], *, wait: bool = False) -> Outputs:
+    """Process one call, then publish it behind the previous call's publication.
+
+    The pipeline's outputs and the state it changed are taken here, under the lock, so
+    the next call may be processed while this one's records wait for the broker: the
+    inference thread is never idle for a round trip of acknowledgements, and the event
+    loop sends while it computes. Publications stay strictly in call order (each waits
+    for the one before it), so a key's records never overtake each other and an
+    input's offset is still marked processed only once everything it caused was
+    acknowledged (:func:`_publish`). At most one publication runs ahead of the caller:
+    this call returns once the previous one finished (``wait``: once its own did), and
+    raises what stopped it (:class:`DeliveryStopped`)."""
+    global _in_flight
     async with pipeline_lock:
+        previous = _in_flight
         if _reassigned.is_set():
+            if previous is not None:  # what the old assignment caused goes out first
+                await previous
             _reassigned.clear()
             state.forget()
             pipeline.detect.forget()
             pipeline.escalate.forget()
         out = await run_blocking(pipeline.process, inputs, state)
-        await deliver(app.producer.send, output_records(out), stopping=_stopping)
-        changelog = state_records()
-        await deliver(app.producer.send, changelog, stopping=_stopping)
+        changelog = state_records()  # now: the next call changes the state again
         done = [(i.topic, i.partition, i.offset) for i in inputs
                 if isinstance(i, Input) and i.topic in INPUT_TOPICS]
-        markers = applied_records(done)
-        await deliver(app.producer.send, markers + sync_records(changelog, markers),
-                      stopping=_stopping)
-        processed.mark(done)
-    recording.record(inputs, out)
+        task = asyncio.ensure_future(_publish(previous, inputs, out, changelog, done))
+        task.add_done_callback(_retrieved)
+        _in_flight = task
+    waited = task if wait else previous
+    if waited is not None:
+        await waited
     return out
 
 
-def output_records(out: Outputs) -> list[OutRecord]:
-    # Straight to the producer: Faust's Topic.send adds a callback, a future and a
-    # channel lookup per record, a sixth of the worker's time at two sends per post.
-    # The topics exist beforehand: `vigil topics create` makes them from the topology.
-    records = [OutRecord("posts.dlq", d.source_topic.encode(), d.dumps())
-               for d in out.dead_letters]
-    records += [OutRecord("posts.normalized", p.community.encode(), p.dumps())
-                for p in out.normalized]
-    records += [OutRecord("posts.scored", s.post.community.encode(), s.dumps())
-                for s in out.scored]
-    records += [OutRecord("signals.trends", t.community.encode(), t.dumps()) for t in out.trends]
-    records += [OutRecord("escalations", e.dedup_key.encode(), e.dumps())
-                for e in out.escalations]
-    # learnt from there by every worker, this one included
-    records += [OutRecord("moderation.feedback", label.community.encode(), label.dumps())
-                for label in out.labels]
-    return records
+async def _publish(previous: Optional[asyncio.Future], inputs: Sequence[Any], out: Outputs,
+                   changelog: list[OutRecord], done: list[tuple[str, int, int]]) -> None:
+    """Outputs, then the state's changelog, then the applied-offset markers, each
+    acknowledged before the next is sent; then the inputs count as processed."""
+    if previous is not None:
+        await previous  # raises what stopped it: nothing of this call goes out then
+    await deliver(app.producer.send, output_records(out), stopping=_stopping)
+    await deliver(app.producer.send, changelog, stopping=_stopping)
+    markers = applied_records(done)
+    await deliver(app.producer.send, markers + sync_records(changelog, markers),
+                  stopping=_stopping)
+    processed.mark(done)
+    recording.record(inputs, out)
 
 
-def state_records() -> list[OutRecord]:
-    """The changed entries, as their tables' changelog records. A batch spans
-    partitions, so each entry's changelog partition is named: the one of the events
-    that changed it (a community's own, as a per-event write would use)."""
-    records = []
-    for store in state.stores:
-        table = tables[store.name]
-        topic = table.changelog_topic
-        for key, partition in store.take_changed():
-            value = store.encoded(key)
-            table.data[key] = value
-            records.append(OutRecord(
-                topic.get_topic_name(), topic.prepare_key(key, table.key_serializer)[0],
-                None if value is None else topic.prepare_value(value, table.value_serializer)[0],
-                partition))
-    return records
+def _retrieved(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # raised to the next caller; not "never retrieved"
 
 
-#: clocks-table key of an input partition's applied offsets: "__vigil_applied__|<p>"
-APPLIED_KEY = "__vigil_applied__|{}"
-_applied: dict[int, dict[str, int]] = {}  # input partition -> topic -> next offset
+#: the publication of the last call, done or on its way
+_in_flight: Optional[asyncio.Future] = None
 
 
-def applied_offsets(partition: int) -> dict[str, int]:
-    """What the state restored for ``partition`` already reflects (topic -> next offset)."""
-    value = tables["clocks"].data.get(APPLIED_KEY.format(partition))
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def applied_records(done: Sequence[tuple[str, int, int]]) -> list[OutRecord]:
-    """Per input partition of the batch, one record in the ``clocks`` changelog saying
-    which input offsets its state now reflects, written after that state was
-    acknowledged. A worker restarted after a crash skips the inputs the restored state
-    already contains, though their offsets were never committed (the commit comes up to
-    a second later), so no count is applied twice. (Left: a crash between the state's
-    acknowledgement and this record's, a few milliseconds; Kafka transactions would
-    close it, and neither Tansu nor aiokafka offers them.)"""
-    table = tables["clocks"]
-    topic = table.changelog_topic
-    touched: dict[int, dict[str, int]] = {}
-    for name, partition, offset in done:
-        offsets = _applied.setdefault(partition, applied_offsets(partition))
-        offsets[name] = max(offsets.get(name, 0), offset + 1)
-        touched[partition] = offsets
-    records = []
-    for partition, offsets in sorted(touched.items()):
-        key = APPLIED_KEY.format(partition)
-        table.data[key] = dict(offsets)
-        records.append(OutRecord(topic.get_topic_name(),
-                                 topic.prepare_key(key, table.key_serializer)[0],
-                                 topic.prepare_value(dict(offsets), table.value_serializer)[0],
-                                 partition))
-    return records
-
-
-def sync_records(changelog: Sequence[OutRecord],
-                 markers: Sequence[OutRecord] = ()) -> list[OutRecord]:
-    """One lone record (key ``__vigil_sync__``, value ``{}``: an entry no store reads)
-    per changelog partition just written, sent after the others were acknowledged, so
-    it is the last batch of that partition on its own.
-
-    Tansu reports a partition's end offset as its last batch's first offset + 1
-    (ENVIRONMENT.md): a table restored after a restart reads "to the end" and would
-    miss the last batch of state, diverging from the inputs its commit says were
-    processed. With a one-record last batch that end is exact. On Apache Kafka the end
-    offset is right anyway and the record costs a few bytes per partition written per
-    batch (compaction keeps one per partition). Not a tombstone: Faust's recovery fails
-    to decode an empty value."""
-    seen = {(r.topic, r.partition) for r in changelog} - {(r.topic, r.partition)
-                                                            for r in markers}  # lone already
-    return [OutRecord(topic, b'"%s"' % SYNC_KEY.encode(), b"{}", partition)  # JSON keys
-            for topic, partition in sorted(seen)]
+async def published() -> None:
+    """Wait until every call so far was published (or stopped)."""
+    if _in_flight is not None:
+        await asyncio.wait([_in_flight])
 
 
 # Wall time (monotonic) of the last post read per posts.raw partition, for idle clocks.
@@ -254,7 +205,8 @@ async def watch_for_a_stalled_consumer() -> None:
     the consumer is stuck (seen in about one restart in ten, mostly right after a
     rewind past records Faust skipped: the first seek did not take). Send every lagging
     partition back to its next offset."""
-    if pipeline_lock.locked() or time.monotonic() - _last_delivery[0] < STALL_S:
+    busy = pipeline_lock.locked() or (_in_flight is not None and not _in_flight.done())
+    if busy or time.monotonic() - _last_delivery[0] < STALL_S:
         return
     consumer = app.consumer
     lagging = {}
@@ -299,15 +251,34 @@ async def write_idle_clocks() -> None:
 # Set when partitions are revoked: a community may move to another worker, and if it
 # ever comes back its state must come from the table, not from what this worker last
 # saw of it. The next call forgets, under the lock, so the rebalance never waits for a
-# batch in flight and a batch never sees its state change under it.
+# batch being computed (only, briefly, for the last one's publication) and a batch never
+# sees its state change under it.
 _reassigned = asyncio.Event()
+
+
+async def _finish_last_call(when: str) -> None:
+    """Wait (5 s at most: an absent broker must not hold a rebalance or a stop) for the
+    last call's publication; what is not acknowledged by then is read again."""
+    try:
+        await asyncio.wait_for(published(), timeout=5.0)
+    except asyncio.TimeoutError:
+        log.warning("last_call_unpublished", when=when, note="its inputs are read again")
+
+
+@app.on_before_shutdown.connect
+async def _publish_the_last_call(app_: Any, **_: Any) -> None:
+    # before Faust flushes and stops the producer
+    await _finish_last_call("shutdown")
 
 
 @app.on_partitions_revoked.connect
 async def _forget_state(app_: Any, revoked: Any, **_: Any) -> None:
+    # the last call's state reaches the changelog before the group moves on, so a
+    # partition's next owner restores it
+    await _finish_last_call("rebalance")
     _reassigned.set()
     processed.forget(revoked)
-    _applied.clear()  # the new owner's markers count; read them again if it comes back
+    forget_applied()  # the new owner's markers count; read them again if it comes back
 
 
 @app.on_partitions_assigned.connect
