@@ -47,6 +47,12 @@ VERBS = {"ack": "acknowledge", "resolve": "resolve", "note": "note", "toxic": "t
          "not_toxic": "not_toxic", "real": "real", "false_alarm": "false_alarm"}
 
 
+def _see_other(location: str) -> web.Response:
+    # a redirect that sets or clears the session cookie: aiohttp deprecates returning
+    # its HTTPSeeOther exception as a response (a later release removes it)
+    return web.Response(status=303, headers={"Location": location})
+
+
 class Console:
     def __init__(self, settings, send, pseudonymize, stats=lambda community: {}):
         data = Path(settings.data_dir)
@@ -266,7 +272,7 @@ class Console:
             self.limiter.failed(f"u:{name}", f"ip:{ip}")
             return self._page(request, pages.login_page("Wrong user name or password."), 401)
         token, _ = self.sessions.open(user.name)
-        resp = web.HTTPSeeOther("/console")
+        resp = _see_other("/console")
         self._cookie(request, resp, token)
         log.info("console_login", user=user.name)
         return resp
@@ -276,6 +282,6 @@ class Console:
         form = await request.post()
         if s is not None and form.get("csrf") == s.csrf:
             self.sessions.close(request.cookies.get(COOKIE))
-        resp = web.HTTPSeeOther("/console/login")
+        resp = _see_other("/console/login")
         resp.del_cookie(COOKIE, path="/console")
         return resp
