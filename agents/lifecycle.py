@@ -11,9 +11,16 @@ import structlog
 from agents.app import app
 from agents.checkpoints import load_topics, save_topics
 from agents.runtime import pipeline, run_blocking, topics_restored
+from agents.text_process import ProcessTextReader
+from streams import metrics
 
 log = structlog.get_logger("vigil.worker")
 _settings = app.vigil_settings
+_reader: ProcessTextReader | None = None
+if _settings.text_reader_process:
+    _reader = ProcessTextReader(pipeline.score.reader, log=log,
+                                lost_counter=metrics.TEXT_READER_LOST)
+    pipeline.score.read = _reader  # the child starts in the inference thread, before a call
 
 
 def topics_path() -> Path:
@@ -24,6 +31,8 @@ def topics_path() -> Path:
 async def warm_up_models() -> None:
     # Off the loop: loading the lexical model unpickles ~1 s of scikit-learn.
     await run_blocking(pipeline.load_models)
+    if _reader is not None:
+        await run_blocking(_reader.start)
     if _settings.uses_dev_pseudonym_key:
         log.warning("pseudonym_key_not_set",
                     hint="set VIGIL_PSEUDONYM_KEY to a long random secret in production; "
@@ -50,6 +59,12 @@ async def checkpoint_topics() -> None:
     size = await run_blocking(save_topics, pipeline.score, topics_path())
     if size:
         log.debug("topics_saved", bytes=size)
+
+
+@app.on_before_shutdown.connect
+async def _stop_text_reader(app_: Any, **_: Any) -> None:
+    if _reader is not None:
+        _reader.stop()
 
 
 @app.on_before_shutdown.connect

@@ -23,16 +23,36 @@ from bench.limits import REPO, output_rate, produce_all
 
 
 def _proc_stats(pid: int) -> tuple[float, float]:
-    """(CPU seconds so far, peak RSS in MB) of a process and its threads."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    rss = 0.0
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                rss = int(line.split()[1]) / 1024
+    """(CPU seconds so far, peak RSS in MB) of a process and its threads, and of its
+    child processes (the worker's text reader, :mod:`agents.text_process`): CPU added
+    up, peaks added up (at most the true combined peak)."""
+    cpu = rss = 0.0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        rss += int(line.split()[1]) / 1024
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited meanwhile
     return cpu, rss
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except FileNotFoundError:
+            continue
+    return out
 
 
 class Worker:

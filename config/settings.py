@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     embeddings: Flag = Field(True,
         description="MiniLM embeddings and the online learner; false: the lexical prior and rules "
                     "only.")
+    text_reader_process: Flag = Field(True,
+        description="The worker reads each post's lexical prior, rules, sentiment and language "
+                    "in a child process, beside its Kafka I/O (same scores; see Performance); "
+                    "false: in its inference thread, one process.")
     embedding_batch_size: Count = Field(32, description="Posts per MiniLM embedding batch.")
     embedding_backend: Backend = Field("onnx-int8",
         description="How MiniLM runs: `onnx-int8` (about 3x torch fp32, cosine to fp32 >= 0.98, a post's vector independent of its batch), "

@@ -347,12 +347,14 @@ def pipeline() -> dict:
               target(f"sum by (topic) (rate(vigil_produce_retries_total{RATE}))",
                      "retried {{topic}}"), unit="reqps", w=6),
         panel("Topics missing / offset gaps / stalls", "Vigil's topics the broker lacks "
-              "(recreated at once), input records a consumer skipped, and consumers found "
-              "stuck (sent back): all 0 unless something is wrong.",
+              "(recreated at once), input records a consumer skipped, consumers found "
+              "stuck (sent back), and text-reading child processes lost (posts read in the "
+              "worker meanwhile): all 0 unless something is wrong.",
               target("max(vigil_topics_missing)", "topics missing"),
               target(f"sum(increase(vigil_input_offset_gaps_total{RANGE}))", "offsets skipped"),
               target(f"sum(increase(vigil_consumer_stalls_total{RANGE}))", "consumer stalls"),
-              w=6),
+              target(f"sum(increase(vigil_text_reader_lost_total{RANGE}))",
+                     "text readers lost"), w=6),
         panel("Idle-clock records", "Written into partitions without posts (so their quiet "
               "incidents resolve) and read back.",
               target(f"sum by (direction) (rate(vigil_clock_records_total{RATE}))",

@@ -27,9 +27,9 @@ from models.combiner import PriorGuard, logit, shipped_logit
 from models.embeddings import SentenceEmbedder
 from models.learner import CommunityLearner
 from models.prototypes import PrototypeScorer
-from models.rules import CATEGORIES, RuleScorer
+from models.rules import CATEGORIES, RuleResult, RuleScorer
 from models.thresholds import LabelledThreshold
-from models.toxicity import LexicalToxicityScorer
+from models.toxicity import LexicalToxicityScorer, ToxicityResult
 
 __all__ = ["Evidence", "ToxicityScore", "ToxicityModel", "CommunityPolicy", "SNAPSHOT_FORMAT"]
 
@@ -175,19 +175,26 @@ class ToxicityModel:
         return _sigmoid(self.logits(evidence, community)[2])
 
     def score_batch(self, texts: Sequence[str], communities: Sequence[str],
-                    times: Optional[Sequence[float]] = None) -> list[ToxicityScore]:
+                    times: Optional[Sequence[float]] = None, *,
+                    priors: Optional[Sequence[ToxicityResult]] = None,
+                    rules: Optional[Sequence[RuleResult]] = None) -> list[ToxicityScore]:
+        """``priors``, ``rules``: the lexical prior's and :meth:`rules_for`'s results for
+        ``texts`` where the caller has read them already (:mod:`models.text_reading`,
+        perhaps in another process)."""
         if not texts:
             return []
-        priors = self.prior.score_batch(texts)
+        if priors is None:
+            priors = self.prior.score_batch(texts)
+        if rules is None:
+            rules = [self.rules_for(c).score(t) for t, c in zip(texts, communities)]
         vectors = self.embedder.embed(texts) if self.embedder is not None else None
         if vectors is not None and self.prototypes is None:
             self.load()
         margins = self.prototypes.features(vectors) if vectors is not None else None
         out = []
         for i, (text, community) in enumerate(zip(texts, communities)):
-            prior = priors[i]
-            rules = self.rules_for(community).score(text)
-            rule_scores = contextualize_personal_data(text, dict(rules.scores))
+            prior, hits = priors[i], rules[i]
+            rule_scores = contextualize_personal_data(text, dict(hits.scores))
             evidence = Evidence(prior.toxicity, rule_scores,
                                 vectors[i] if vectors is not None else None,
                                 margins[i] if margins is not None else None)
@@ -213,12 +220,12 @@ class ToxicityModel:
                                    f"(prototype margin {float(margins[i].max()):.2f})")
             if prior.terms:
                 explanation.append("profanity terms: " + ", ".join(prior.terms))
-            explanation.extend(rules.explanation(text))
-            severe = tuple(c for c in rules.severe if rule_scores[c] >= policy.severe_threshold)
+            explanation.extend(hits.explanation(text))
+            severe = tuple(c for c in hits.severe if rule_scores[c] >= policy.severe_threshold)
             out.append(ToxicityScore(
                 toxicity=score, threshold=threshold.threshold,
                 categories=categories, explanation=explanation,
-                terms=list(prior.terms) + [text[s.start:s.end] for s in rules.spans],
+                terms=list(prior.terms) + [text[s.start:s.end] for s in hits.spans],
                 severe=severe, evidence=evidence))
         return out
 

@@ -96,6 +96,10 @@ CONSUMER_STALLS = Counter(
     "vigil_consumer_stalls_total",
     "Times the worker found its consumer delivering nothing while input waited, and "
     "sent it back to the next offset to process.", registry=REGISTRY)
+TEXT_READER_LOST = Counter(
+    "vigil_text_reader_lost_total",
+    "Times the worker's text-reading child process died, hung or could not start; the "
+    "worker read posts itself meanwhile (slower, same scores).", registry=REGISTRY)
 CLOCK_RECORDS = Counter(
     "vigil_clock_records_total",
     "Idle-clock records written into quiet input partitions (written) and read back "

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from config.settings import Settings
 from models.community_topics import CommunityTopics, TopicParams
 from models.embeddings import SentenceEmbedder
 from models.eventtime import parse_event_time, to_iso
-from models.language import LanguageDetector, is_supported
-from models.sentiment import SentimentScorer
+from models.language import is_supported
+from models.text_reading import TextReader, TextReading
 from models.toxicity_model import Evidence, ToxicityModel
 from streams.records import Post, ScoredPost
 from streams.stages.communities import Communities
@@ -46,30 +46,37 @@ class ScoreStage:
                                       policy_for=communities.toxicity_policy)
         # community -> online topics; only where there are embeddings to cluster
         self.topics = CommunityTopics(TopicParams()) if embedder else None
-        self.sentiment = SentimentScorer()
-        self.languages = LanguageDetector()
+        self.reader = TextReader(self.toxicity.rules_for)
+        self.reader.prior = self.toxicity.prior  # one copy of the lexical model's weights
+        # (texts, platform languages, communities) -> readings: in this thread by
+        # default; the Faust runner reads in a child process (agents.text_process)
+        self.read: Callable[[Sequence[str], Sequence[Optional[str]], Sequence[str]],
+                            list[TextReading]] = self.reader.read
         # (community, post_id) -> Evidence: what a later moderator label teaches from
         self.evidence: "OrderedDict[tuple[str, str], Evidence]" = OrderedDict()
         self.model_version = (f"{self.toxicity.version}"
-                              f"{'+minilm' if embedder else ''}+{self.sentiment.version}")
+                              f"{'+minilm' if embedder else ''}+{self.reader.sentiment.version}")
 
     def load(self) -> None:
         """Load weights up front so the first batch does not pay for it."""
         self.toxicity.load()
-        self.sentiment.load()
-        self.languages.load()
+        if self.read == self.reader.read:
+            self.reader.load()
 
     def score(self, posts: Sequence[Post]) -> list[ScoredPost]:
         if not posts:
             return []
         texts = [p.text for p in posts]
         times = [parse_event_time(p.created_at) for p in posts]
-        scores = self.toxicity.score_batch(texts, [p.community for p in posts], times)
-        sent = self.sentiment.score_batch(texts)
-        langs = self.languages.languages(texts, [p.lang for p in posts])
+        communities = [p.community for p in posts]
+        readings = self.read(texts, [p.lang for p in posts], communities)
+        scores = self.toxicity.score_batch(texts, communities, times,
+                                           priors=[r.prior for r in readings],
+                                           rules=[r.rules for r in readings])
         now = to_iso(time.time())
         out = []
-        for p, ts, t, s, lang in zip(posts, times, scores, sent, langs):
+        for p, ts, t, r in zip(posts, times, scores, readings):
+            s, lang = r.sentiment, r.lang
             self._remember(p, t.evidence)
             topic_id = topic_label = None
             if self.topics is not None and t.evidence.vector is not None:
