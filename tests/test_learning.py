@@ -51,6 +51,14 @@ def test_exempt_roles_are_never_escalated(pipeline):
     (mod,) = scored(pipeline, raw("1", "shut up you fucking idiot", author_roles=["moderator"]))
     assert mod.decision == "none" and mod.exempt
     assert "exempt" in mod.explanation[-1]
+    # roles as platforms spell them: the configured roles compare case-insensitively
+    admin, member, odd = scored(pipeline,
+                                raw("2", "shut up you fucking idiot", author_roles=["Admin"]),
+                                raw("3", "shut up you fucking idiot", author_roles=["Member"]),
+                                raw("4", "shut up you fucking idiot", author_roles=[7, None]))
+    assert admin.exempt and admin.decision == "none"
+    assert not member.exempt and member.decision == "escalate"
+    assert not odd.exempt
 
 
 def test_feedback_outcomes(pipeline):

@@ -55,4 +55,6 @@ class Communities:
         cfg = self.merged(post.community)
         roles = post.meta.get("author_roles") or []
         return (post.author_id in cfg.exempt_author_ids
-                or (isinstance(roles, list) and any(r in cfg.exempt_roles for r in roles)))
+                or (isinstance(roles, list) and any(isinstance(r, str)
+                                                    and r.lower() in cfg.exempt_roles
+                                                    for r in roles)))
