@@ -19,6 +19,7 @@ _settings = app.vigil_settings
 _reader: ProcessTextReader | None = None
 if _settings.text_reader_process:
     _reader = ProcessTextReader(pipeline.score.reader, log=log,
+                                min_batch=max(2, _settings.score_batch_size // 2),
                                 lost_counter=metrics.TEXT_READER_LOST)
     pipeline.score.read = _reader  # the child starts in the inference thread, before a call
 

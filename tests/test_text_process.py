@@ -38,7 +38,7 @@ def local() -> TextReader:
 
 @pytest.fixture
 def reader():
-    r = ProcessTextReader(TextReader(RULES.__getitem__), retry_after_s=0.0)
+    r = ProcessTextReader(TextReader(RULES.__getitem__), retry_after_s=0.0, min_batch=1)
     yield r
     r.stop()
 
@@ -77,7 +77,7 @@ def test_a_child_that_does_not_start_in_time_leaves_the_reading_to_the_worker(lo
     registry = CollectorRegistry()
     counter = Counter("vigil_text_reader_lost_total", "test", registry=registry)
     r = ProcessTextReader(TextReader(RULES.__getitem__), start_timeout_s=0.01,
-                          retry_after_s=3600, log=structlog.get_logger("test"),
+                          retry_after_s=3600, log=structlog.get_logger("test"), min_batch=1,
                           lost_counter=counter)
     try:
         with capture_logs() as logs:
@@ -100,8 +100,20 @@ def test_ctrl_c_to_the_process_group_does_not_stop_the_child(reader, local):
     assert reader.running and _child_pid(reader) == pid and reader.lost == 0
 
 
+def test_a_small_batch_is_read_in_the_worker_without_waking_the_child(local):
+    r = ProcessTextReader(TextReader(RULES.__getitem__), min_batch=len(TEXTS))
+    try:
+        assert r(TEXTS[:-1], LANGS[:-1], COMMS[:-1]) == local.read(TEXTS[:-1], LANGS[:-1],
+                                                                    COMMS[:-1])
+        assert not r.running  # not even started for it
+        assert r(TEXTS, LANGS, COMMS) == local.read(TEXTS, LANGS, COMMS)
+        assert r.running and r.lost == 0
+    finally:
+        r.stop()
+
+
 def test_stop_ends_the_child_and_later_calls_read_locally_without_a_new_one(local):
-    r = ProcessTextReader(TextReader(RULES.__getitem__), retry_after_s=0.0)
+    r = ProcessTextReader(TextReader(RULES.__getitem__), retry_after_s=0.0, min_batch=1)
     assert r.start()
     proc = r._proc
     r.stop()
@@ -126,7 +138,7 @@ def test_the_score_stage_gives_the_same_scored_posts_with_either_reader():
         assert isinstance(post, Post)
         posts.append(replace(post, lang=lang))
     here, there = new_pipeline(), new_pipeline()
-    r = ProcessTextReader(there.score.reader)
+    r = ProcessTextReader(there.score.reader, min_batch=1)
     there.score.read = r
     try:
         a = [s.asdict() for s in here.score.score(posts)]
