@@ -3,6 +3,7 @@ first post is scored, saved on a timer and at shutdown (:mod:`agents.checkpoints
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,8 @@ async def checkpoint_topics() -> None:
 
 @app.on_before_shutdown.connect
 async def _stop_text_reader(app_: Any, **_: Any) -> None:
-    if _reader is not None:
-        _reader.stop()
+    if _reader is not None:  # waits (<= 5 s) for the child's exit: off the event loop
+        await asyncio.get_running_loop().run_in_executor(None, _reader.stop)
 
 
 @app.on_before_shutdown.connect

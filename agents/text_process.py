@@ -20,8 +20,8 @@ passes half its ``VIGIL_SCORE_BATCH_SIZE``). Batches fill up only when posts wai
 the child takes over when the worker is behind and throughput is what counts; a worker
 that keeps up sees small batches and reads them itself, with no round trip (about
 1.5 ms, more on a busy 2-core machine where the child waits for a core). Measured with
-``vigil bench``'s latency at half load on 2 cores with every batch sent to the child:
-in 3 of 7 runs a queue built up (p99 to scored 1.0–4.5 s against 0.3–0.5 s).
+``vigil bench``'s latency at half load on 2 cores with every batch sent to the child,
+a queue built up in 4 of 21 runs (p99 to scored 1.1–7.7 s against 0.2–1.0 s).
 
 Readings are the same wherever they are made (same code, same weights), so a child that
 dies, hangs or cannot start costs speed, never a post or a different score: the call in
@@ -75,7 +75,8 @@ def _write_frame(stream: Any, obj: Any) -> None:
 
 
 class ProcessTextReader:
-    """``reader(texts, given_langs) -> [TextReading]``, read by a child process.
+    """``reader(texts, given_langs, communities) -> [TextReading]``, read by a child
+    process (:meth:`TextReader.read`'s contract).
 
     ``local`` reads instead while there is no child. Not thread-safe: one caller (the
     inference thread) at a time."""
@@ -103,7 +104,7 @@ class ProcessTextReader:
     def start(self) -> bool:
         """Start the child and wait until its weights are loaded; False if it failed."""
         self._next_try = time.monotonic() + self.retry_after_s
-        self._sent: set[str] = set()  # communities whose rules this child has
+        self._sent = set()  # communities whose rules this child has
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (str(_REPO), os.environ.get("PYTHONPATH", "")) if p)}
         try:

@@ -54,12 +54,13 @@ class TextReader:
     """The learning-free readings of a batch of texts. ``rules_for(community)`` gives the
     community's :class:`RuleScorer` (default: the built-in rules for every community)."""
 
-    def __init__(self, rules_for: Optional[Callable[[str], RuleScorer]] = None) -> None:
+    def __init__(self, rules_for: Optional[Callable[[str], RuleScorer]] = None,
+                 prior: Optional[LexicalToxicityScorer] = None) -> None:
         if rules_for is None:
             default = RuleScorer()
             rules_for = lambda community: default  # noqa: E731
         self.rules_for = rules_for
-        self.prior = LexicalToxicityScorer()
+        self.prior = prior if prior is not None else LexicalToxicityScorer()
         self.sentiment = SentimentScorer()
         self.languages = LanguageDetector()
 

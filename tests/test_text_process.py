@@ -151,7 +151,7 @@ def test_the_score_stage_gives_the_same_scored_posts_with_either_reader():
     assert a == b and {x["lang"] for x in a} >= {"en", "es", "fr"}
 
 
-def test_the_setting_turns_the_child_off():
+def test_the_setting_is_on_by_default_and_a_bare_pipeline_reads_in_its_own_thread():
     assert Settings.load(env={}).text_reader_process is True
     assert Settings.load(env={"VIGIL_TEXT_READER_PROCESS": "false"}).text_reader_process is False
     assert isinstance(Pipeline(Settings.load(env={})).score.read.__self__, TextReader)

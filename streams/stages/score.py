@@ -46,8 +46,8 @@ class ScoreStage:
                                       policy_for=communities.toxicity_policy)
         # community -> online topics; only where there are embeddings to cluster
         self.topics = CommunityTopics(TopicParams()) if embedder else None
-        self.reader = TextReader(self.toxicity.rules_for)
-        self.reader.prior = self.toxicity.prior  # one copy of the lexical model's weights
+        # one copy of the lexical model's weights, one rule scorer per community
+        self.reader = TextReader(self.toxicity.rules_for, prior=self.toxicity.prior)
         # (texts, platform languages, communities) -> readings: in this thread by
         # default; the Faust runner reads in a child process (agents.text_process)
         self.read: Callable[[Sequence[str], Sequence[Optional[str]], Sequence[str]],
@@ -60,8 +60,7 @@ class ScoreStage:
     def load(self) -> None:
         """Load weights up front so the first batch does not pay for it."""
         self.toxicity.load()
-        if self.read == self.reader.read:
-            self.reader.load()
+        self.reader.load()  # also where a child reads: small batches are read here
 
     def score(self, posts: Sequence[Post]) -> list[ScoredPost]:
         if not posts:
