@@ -18,9 +18,9 @@ from streams import metrics
 log = structlog.get_logger("vigil.worker")
 _settings = app.vigil_settings
 _reader: ProcessTextReader | None = None
-if _settings.text_reader_process:
+if _settings.text_reader_child:
     _reader = ProcessTextReader(pipeline.score.reader, log=log,
-                                min_batch=max(2, _settings.score_batch_size // 2),
+                                min_batch=32,
                                 lost_counter=metrics.TEXT_READER_LOST)
     pipeline.score.read = _reader  # the child starts in the inference thread, before a call
 
@@ -40,7 +40,8 @@ async def warm_up_models() -> None:
                     hint="set VIGIL_PSEUDONYM_KEY to a long random secret in production; "
                          "author pseudonyms now use a public development key")
     log.info("worker_ready", broker=_settings.broker, web_port=_settings.web_port,
-             model_version=pipeline.model_version)
+             model_version=pipeline.model_version, batch=_settings.worker_batch,
+             text_reader="child process" if _reader is not None else "inference thread")
 
 
 @app.task

@@ -16,7 +16,8 @@ requests on its stdin/stdout, one length-prefixed pickle each way. It ignores SI
 closes, which is also what happens when the worker dies, however it dies.
 
 A small batch is read in the worker itself (fewer than ``min_batch`` posts; the worker
-passes half its ``VIGIL_SCORE_BATCH_SIZE``). Batches fill up only when posts wait, so
+passes 32: that many posts arrive within ``VIGIL_SCORE_BATCH_WITHIN_S``, 50 ms, only
+above 640 posts/s, or when they waited). Batches fill up only when posts wait, so
 the child takes over when the worker is behind and throughput is what counts; a worker
 that keeps up sees small batches and reads them itself, with no round trip (about
 1.5 ms, more on a busy 2-core machine where the child waits for a core). Measured with

@@ -137,9 +137,9 @@ _last_post: dict[int, float] = {}
 
 @app.agent(pipeline_input, name="vigil.pipeline")
 async def process(stream):
-    async for events in stream.take_events(_settings.score_batch_size,
+    async for events in stream.take_events(_settings.worker_batch,
                                            within=_settings.score_batch_within_s):
-        # events: up to score_batch_size messages of posts.raw and incidents.actions.
+        # events: up to worker_batch messages of posts.raw and incidents.actions.
         # What was learnt before a restart first. Waited for here, inside the loop: a
         # stream first iterated after the worker's start-up (the restores finish then)
         # was seen to receive nothing after a restart with committed offsets.

@@ -57,6 +57,10 @@ ProxyAddress = Annotated[str, Expect("an IP address, or empty")]
 OptionalPath = Annotated[str, Expect("a file path, or empty")]
 Secret = Annotated[str, Expect("a string (secret)")]
 Flag = Annotated[bool, Expect("true or false (1/true/yes/on or 0/false/no/off)")]
+AutoCount = Annotated[Literal["auto"] | Annotated[int, Field(ge=1)], BeforeValidator(_lower),
+                      Expect("auto or an integer >= 1")]
+AutoFlag = Annotated[Literal["auto"] | bool, BeforeValidator(_lower),
+                     Expect("auto, true or false (1/true/yes/on or 0/false/no/off)")]
 LogLevel = Annotated[Literal["debug", "info", "warning", "error", "critical"],
                      BeforeValidator(_lower)]
 LogFormat = Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower)]
@@ -127,11 +131,19 @@ class Settings(BaseSettings):
                     "it.")
     # --- scoring ---------------------------------------------------------------
     score_batch_size: Count = Field(64,
-        description="Scoring batch: at most this many posts are scored together (fewer when "
-                    "`VIGIL_SCORE_BATCH_WITHIN_S` passes first).")
+        description="Scoring batch: at most this many texts are scored together by the API, and "
+                    "by the worker with embeddings (see `VIGIL_WORKER_BATCH_SIZE`).")
+    worker_batch_size: AutoCount = Field("auto",
+        description="The worker's call: at most this many inputs are read and processed together "
+                    "(fewer when `VIGIL_SCORE_BATCH_WITHIN_S` passes first). A call's fixed cost "
+                    "(three acknowledged sends, its changelog) is shared by its posts, so a "
+                    "worker that is behind catches up faster in bigger calls; at ordinary load "
+                    "calls stay small. auto: 512 without embeddings; with them "
+                    "`VIGIL_SCORE_BATCH_SIZE`, so that a call, and a moderator's label waiting "
+                    "behind it, takes one model batch at most.")
     score_batch_within_s: Seconds = Field(0.05,
-        description="Scoring batch: the posts that arrived within this time are scored together "
-                    "(at most `VIGIL_SCORE_BATCH_SIZE`).")
+        description="The worker's call: the inputs that arrived within this time are processed "
+                    "together (at most `VIGIL_WORKER_BATCH_SIZE`).")
     toxicity_threshold: Score = Field(0.80,
         description="Not read by the pipeline, which takes `toxicity_threshold` per community from"
                     " `config/communities.toml`; kept so that existing configurations load.")
@@ -141,10 +153,12 @@ class Settings(BaseSettings):
     embeddings: Flag = Field(True,
         description="MiniLM embeddings and the online learner; false: the lexical prior and rules "
                     "only.")
-    text_reader_process: Flag = Field(True,
-        description="The worker reads each post's lexical prior, rules, sentiment and language "
-                    "in a child process, beside its Kafka I/O (same scores; see Performance); "
-                    "false: in its inference thread, one process.")
+    text_reader_process: AutoFlag = Field("auto",
+        description="true: the worker reads each post's lexical prior, rules, sentiment and "
+                    "language in a child process, beside its Kafka I/O (same scores; see "
+                    "Performance); false: in its inference thread, one process; auto: a child "
+                    "only without embeddings, where reading is about 40 % of a post's work (with "
+                    "MiniLM it is a few per cent, and the child would take CPU the model uses).")
     embedding_batch_size: Count = Field(32, description="Posts per MiniLM embedding batch.")
     embedding_backend: Backend = Field("onnx-int8",
         description="How MiniLM runs: `onnx-int8` (about 3x torch fp32, cosine to fp32 >= 0.98, a post's vector independent of its batch), "
@@ -291,6 +305,32 @@ class Settings(BaseSettings):
     @property
     def effective_pseudonym_key(self) -> bytes:
         return (self.pseudonym_key or DEV_PSEUDONYM_KEY).encode()
+
+    @property
+    def worker_batch(self) -> int:
+        """The most inputs one worker call takes (``worker_batch_size``).
+
+        >>> [Settings.load(env={"VIGIL_WORKER_BATCH_SIZE": v, "VIGIL_EMBEDDINGS": e}
+        ...                ).worker_batch for v, e in (("auto", "false"), ("auto", "true"),
+        ...                                            ("100", "true"))]
+        [512, 64, 100]
+        """
+        if self.worker_batch_size == "auto":
+            return self.score_batch_size if self.embeddings else 512
+        return self.worker_batch_size
+
+    @property
+    def text_reader_child(self) -> bool:
+        """Whether the worker reads texts in a child process (``text_reader_process``).
+
+        >>> [Settings.load(env={"VIGIL_TEXT_READER_PROCESS": v, "VIGIL_EMBEDDINGS": e}
+        ...                ).text_reader_child for v, e in (("auto", "false"), ("auto", "true"),
+        ...                                                  ("on", "true"), ("0", "false"))]
+        [True, False, True, False]
+        """
+        if self.text_reader_process == "auto":
+            return not self.embeddings
+        return bool(self.text_reader_process)
 
     @property
     def uses_dev_pseudonym_key(self) -> bool:

@@ -4,10 +4,12 @@ community, survives a restart through the checkpoint, and leaves others alone.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import as_json, produce, read_topic, start_worker, stop_worker, total
+from tests.test_text_process import _children
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +67,9 @@ def test_feedback_changes_later_decisions_for_that_community_only(broker, tmp_pa
         chess_flags = sum(after[f"ctl-{i}"]["decision"] != "none" for i in range(5))
         assert metal_flags < chess_flags
         assert metal_flags <= 1
+        # With MiniLM the worker reads texts in its inference thread (by default): no child.
+        assert not [c for c in _children(worker.proc.pid)
+                    if b"agents.text_process" in Path(f"/proc/{c}/cmdline").read_bytes()]
     finally:
         stop_worker(worker)
 

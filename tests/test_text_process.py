@@ -17,7 +17,7 @@ from agents.text_process import ProcessTextReader
 from models.rules import RuleScorer
 from models.text_reading import TextReader, from_rows
 from streams.pipeline import Pipeline
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 TEXTS = ["thanks, see you at the meetup", "shut up you fucking idiot",
          "hola amigos, ¿cómo estáis todos hoy? espero que bien", "gg ez", "",
@@ -151,9 +151,16 @@ def test_the_score_stage_gives_the_same_scored_posts_with_either_reader():
     assert a == b and {x["lang"] for x in a} >= {"en", "es", "fr"}
 
 
-def test_the_setting_is_on_by_default_and_a_bare_pipeline_reads_in_its_own_thread():
-    assert Settings.load(env={}).text_reader_process is True
-    assert Settings.load(env={"VIGIL_TEXT_READER_PROCESS": "false"}).text_reader_process is False
+def test_by_default_a_child_reads_only_without_embeddings_and_a_bare_pipeline_reads_itself():
+    def child(**env):
+        return Settings.load(env={f"VIGIL_{k}": v for k, v in env.items()}).text_reader_child
+
+    assert Settings.load(env={}).text_reader_process == "auto"
+    assert child(EMBEDDINGS="false") and not child()  # MiniLM: reading is a few per cent
+    assert child(TEXT_READER_PROCESS="true") and child(TEXT_READER_PROCESS="yes", EMBEDDINGS="1")
+    assert not child(TEXT_READER_PROCESS="false", EMBEDDINGS="false")
+    with pytest.raises(SettingsError, match="auto, true or false"):
+        child(TEXT_READER_PROCESS="sometimes")
     assert isinstance(Pipeline(Settings.load(env={})).score.read.__self__, TextReader)
 
 
@@ -194,7 +201,7 @@ def _gone(pid: int, timeout_s: float = 10.0) -> bool:
 def test_no_reader_outlives_its_worker(broker, tmp_path, how):
     from tests.conftest import produce, start_worker, stop_worker, total
 
-    worker = start_worker(broker, tmp_path)
+    worker = start_worker(broker, tmp_path, VIGIL_EMBEDDINGS="false")  # auto: a child reads
     try:
         child = _reader_child(worker.proc.pid)
         post = {"platform": "reddit", "community": "r/reader", "id": f"tr-{how}",
