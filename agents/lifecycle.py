@@ -20,7 +20,6 @@ _settings = app.vigil_settings
 _reader: ProcessTextReader | None = None
 if _settings.text_reader_child:
     _reader = ProcessTextReader(pipeline.score.reader, log=log,
-                                min_batch=32,
                                 lost_counter=metrics.TEXT_READER_LOST)
     pipeline.score.read = _reader  # the child starts in the inference thread, before a call
 

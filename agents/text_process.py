@@ -15,9 +15,9 @@ requests on its stdin/stdout, one length-prefixed pickle each way. It ignores SI
 (Ctrl-C reaches the whole process group; the worker stops it) and exits when its stdin
 closes, which is also what happens when the worker dies, however it dies.
 
-A small batch is read in the worker itself (fewer than ``min_batch`` posts; the worker
-passes 32: that many posts arrive within ``VIGIL_SCORE_BATCH_WITHIN_S``, 50 ms, only
-above 640 posts/s, or when they waited). Batches fill up only when posts wait, so
+A small batch is read in the worker itself (fewer than ``min_batch`` posts, 32 by
+default: that many arrive within ``VIGIL_SCORE_BATCH_WITHIN_S``, 50 ms, only above 640
+posts/s, or when they waited). Batches fill up only when posts wait, so
 the child takes over when the worker is behind and throughput is what counts; a worker
 that keeps up sees small batches and reads them itself, with no round trip (about
 1.5 ms, more on a busy 2-core machine where the child waits for a core). Measured with
@@ -82,7 +82,7 @@ class ProcessTextReader:
     ``local`` reads instead while there is no child. Not thread-safe: one caller (the
     inference thread) at a time."""
 
-    def __init__(self, local: TextReader, *, min_batch: int = 16,
+    def __init__(self, local: TextReader, *, min_batch: int = 32,
                  start_timeout_s: float = 120.0,
                  call_timeout_s: float = 30.0, retry_after_s: float = 30.0, log=None,
                  lost_counter=None):

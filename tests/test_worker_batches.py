@@ -48,11 +48,3 @@ def test_a_worker_behind_takes_calls_bigger_than_a_scoring_batch(broker, tmp_pat
     finally:
         stop_worker(worker)
 
-
-def test_with_embeddings_a_call_is_one_scoring_batch():
-    from config.settings import Settings
-
-    s = Settings.load(env={"VIGIL_SCORE_BATCH_SIZE": "48"})
-    assert s.embeddings and s.worker_batch == 48  # a label waits one model batch at most
-    assert Settings.load(env={"VIGIL_EMBEDDINGS": "false"}).worker_batch == 512
-    assert Settings.load(env={"VIGIL_WORKER_BATCH_SIZE": "100"}).worker_batch == 100

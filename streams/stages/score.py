@@ -49,7 +49,8 @@ class ScoreStage:
         # one copy of the lexical model's weights, one rule scorer per community
         self.reader = TextReader(self.toxicity.rules_for, prior=self.toxicity.prior)
         # (texts, platform languages, communities) -> readings: in this thread by
-        # default; the Faust runner reads in a child process (agents.text_process)
+        # default; the Faust runner may read in a child process (agents.text_process,
+        # VIGIL_TEXT_READER_PROCESS)
         self.read: Callable[[Sequence[str], Sequence[Optional[str]], Sequence[str]],
                             list[TextReading]] = self.reader.read
         # (community, post_id) -> Evidence: what a later moderator label teaches from
