@@ -8,7 +8,8 @@ or escalations when it has any. An input's offset may be committed only once the
 acknowledged every record it caused, outputs and state changelog alike
 (:mod:`agents.publication` makes the records, :mod:`agents.delivery` sends them,
 :class:`agents.transport.ProcessedOffsets` keeps the offsets); the next batch is
-computed while the broker acknowledges the last (:func:`run`). A crash at any
+computed while the broker acknowledges the last (:func:`run`), and taken from the
+consumer while the one before it is computed (:func:`process`). A crash at any
 moment replays the inputs whose effects may be missing onto the state they started
 from, and the ledger's source ids keep the replay from emitting anything twice under a
 new id.
@@ -137,41 +138,65 @@ _last_post: dict[int, float] = {}
 
 @app.agent(pipeline_input, name="vigil.pipeline")
 async def process(stream):
-    async for events in stream.take_events(_settings.worker_batch,
-                                           within=_settings.score_batch_within_s):
-        # events: up to worker_batch messages of posts.raw and incidents.actions.
-        # What was learnt before a restart first. Waited for here, inside the loop: a
-        # stream first iterated after the worker's start-up (the restores finish then)
-        # was seen to receive nothing after a restart with committed offsets.
-        await learning_restored.wait()
-        await topics_restored.wait()
-        _last_delivery[0] = time.monotonic()
-        inputs = await in_order([to_input(e) for e in events])
-        now = time.monotonic()
-        for i in inputs:
-            if i.topic == "posts.raw":
-                if CLOCK_HEADER in i.headers:
-                    metrics.CLOCK_RECORDS.labels(direction="read").inc()
-                else:
-                    _last_post[i.partition] = now
-        try:
-            await run(inputs)
-        except DeliveryStopped as exc:
-            log.warning("stopped_before_acknowledged", reason=str(exc),
-                        inputs=len(inputs), note="not committed: read again at restart")
-            return
+    # The next call's inputs are taken while this one is computed: Faust's stream hands
+    # a take() buffer no new event until the loop's body ends (about a quarter of a
+    # millisecond per event), so a body that awaited the call kept the pipeline idle
+    # for that long after every call. The call is still awaited before the next one's
+    # inputs are admitted (in_order), so admission and processing keep their order.
+    running: Optional[asyncio.Future] = None
+    try:
+        async for events in stream.take_events(_settings.worker_batch,
+                                               within=_settings.score_batch_within_s):
+            # events: up to worker_batch messages of posts.raw and incidents.actions.
+            # What was learnt before a restart first. Waited for here, inside the loop:
+            # a stream first iterated after the worker's start-up (the restores finish
+            # then) was seen to receive nothing after a restart with committed offsets.
+            await learning_restored.wait()
+            await topics_restored.wait()
+            _last_delivery[0] = time.monotonic()
+            if running is not None and not await _finished(running):
+                return
+            inputs = await in_order([to_input(e) for e in events])
+            now = time.monotonic()
+            for i in inputs:
+                if i.topic == "posts.raw":
+                    if CLOCK_HEADER in i.headers:
+                        metrics.CLOCK_RECORDS.labels(direction="read").inc()
+                    else:
+                        _last_post[i.partition] = now
+            running = asyncio.ensure_future(run(inputs))
+        if running is not None:
+            await _finished(running)
+    finally:
+        if running is not None and not running.done():
+            running.cancel()  # stopping: as when the agent awaited the call itself
+
+
+async def _finished(call: asyncio.Future) -> bool:
+    """Wait for a call; False if its publication stopped (the worker is stopping)."""
+    try:
+        await call
+    except DeliveryStopped as exc:
+        log.warning("stopped_before_acknowledged", reason=str(exc),
+                    note="not committed: read again at restart")
+        return False
+    return True
 
 
 async def in_order(inputs: list[Input]) -> list[Input]:
     """The inputs that come next in their partitions; a skip sends the consumer back.
 
-    Anything else is dropped: an offset already processed (redelivered), or one
-    beyond records the consumer skipped, which are then read again from the first
-    skipped offset, so the pipeline sees every partition whole and in order."""
+    Anything else is dropped: an input of a partition this worker no longer owns, an
+    offset already processed (redelivered), or one beyond records the consumer
+    skipped, which are then read again from the first skipped offset, so the pipeline
+    sees every partition whole and in order."""
     consumer = app.consumer
+    owned = consumer.assignment()
     taken, rewind = [], {}
     for i in inputs:
         tp = TP(i.topic, i.partition)
+        if tp not in owned:
+            continue  # taken before a rebalance moved its partition to another worker
         floor = consumer._committed_offset.get(tp)
         if processed.expected(tp) is None:  # first sight: what the state already has
             applied = applied_offsets(tp.partition).get(tp.topic)

@@ -1,6 +1,7 @@
 """The Faust runner computes the next call while the previous one is being acknowledged,
 yet publishes strictly in call order and marks an input processed only after the
-broker acknowledged everything it caused.
+broker acknowledged everything it caused; its agent takes the next batch while a call
+is computed, but admits it only once that call is done.
 
 The broker's side is what these tests control: ``deliver`` is replaced by one that
 records what was sent and acknowledges only when the test says so, so the order of
@@ -163,3 +164,116 @@ def test_wait_returns_once_the_call_itself_was_acknowledged(broker):
         assert broker.done.next_offset(TP("posts.raw", 0)) == 1
 
     asyncio.run(scenario())
+
+
+class Stream:
+    """What the agent iterates: ``take_events`` yields the given batches, logging each
+    time the agent asks for one (Faust's buffer fills only while the agent is not in
+    its loop's body)."""
+
+    def __init__(self, log: list[str], batches: list[list[Input]]):
+        self.log, self.batches = log, batches
+
+    async def take_events(self, max_, within):
+        for n, batch in enumerate(self.batches, 1):
+            self.log.append(f"take {n}")
+            yield batch
+
+
+@pytest.fixture
+def agent_loop(broker, monkeypatch):
+    """The pipeline agent's body, with computing held until the test releases it."""
+    computing: list[asyncio.Future] = []
+
+    async def run_blocking(fn, *args):
+        gate = asyncio.get_running_loop().create_future()
+        computing.append(gate)
+        await gate
+        return fn(*args)
+
+    async def in_order(inputs):
+        broker.log.append("admit " + ",".join(str(i.offset) for i in inputs))
+        return inputs
+
+    for event in (worker.learning_restored, worker.topics_restored):
+        monkeypatch.setattr(event, "_value", True)  # restored: the loop starts at once
+    monkeypatch.setattr(worker, "run_blocking", run_blocking)
+    monkeypatch.setattr(worker, "in_order", in_order)
+    monkeypatch.setattr(worker, "to_input", lambda event: event)
+    broker.computing = computing
+    return worker.process.fun
+
+
+def test_the_next_calls_inputs_are_taken_while_a_call_is_computed(broker, agent_loop):
+    async def scenario():
+        stream = Stream(broker.log, [_posts(0, 1), _posts(2), _posts(3)])
+        agent = asyncio.ensure_future(agent_loop(stream))
+        await settle()
+        # the first call is being computed; the second batch is taken meanwhile, but
+        # neither admitted nor computed before the first call was
+        assert broker.log == ["take 1", "admit 0,1", "take 2"]
+        broker.computing[0].set_result(None)
+        await settle()
+        assert broker.log[3:] == ["process 0,1", "send posts.scored", "admit 2", "take 3"]
+        while not agent.done():
+            for gate in broker.computing:
+                if not gate.done():
+                    gate.set_result(None)
+            await broker.ack()
+        await agent
+        await broker.ack_all()  # the last call's publication, as at shutdown
+        await asyncio.wait_for(worker.published(), 1)
+        return broker.log
+
+    log = asyncio.run(scenario())
+    assert [e for e in log if e.startswith("process")] == ["process 0,1", "process 2",
+                                                           "process 3"]
+    assert log.index("admit 3") > log.index("process 2")
+    assert broker.done.next_offset(TP("posts.raw", 0)) == 4
+
+
+def test_a_stopped_publication_stops_the_agent_loop(broker, agent_loop):
+    async def scenario():
+        stream = Stream(broker.log, [_posts(0), _posts(1), _posts(2)])
+        agent = asyncio.ensure_future(agent_loop(stream))
+        await settle()
+        broker.fail_next = True  # the first call's outputs are never acknowledged
+        while not agent.done():
+            for gate in broker.computing:
+                if not gate.done():
+                    gate.set_result(None)
+            await broker.ack()
+        await agent  # returns: the worker is stopping
+        return broker.log
+
+    log = asyncio.run(scenario())
+    assert "process 2" not in log and "admit 2" not in log
+    assert "record" not in log
+    assert broker.done.next_offset(TP("posts.raw", 0)) is None
+
+
+class Consumer:
+    """The consumer as ``in_order`` sees it: its assignment and committed offsets."""
+
+    def __init__(self, assigned: set):
+        self.assigned, self._committed_offset, self.seeks = assigned, {}, []
+
+    def assignment(self):
+        return set(self.assigned)
+
+    async def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+
+
+def test_inputs_of_a_partition_moved_away_since_they_were_taken_are_dropped(broker,
+                                                                           monkeypatch):
+    consumer = Consumer({TP("posts.raw", 0), TP("posts.raw", 1)})
+    monkeypatch.setattr(worker, "app", type("App", (), {"consumer": consumer})())
+    monkeypatch.setattr(worker, "applied_offsets", lambda partition: {})
+    taken = _posts(0, 1) + [Input(topic="posts.raw", value=b"{}", key=b"d", headers={},
+                                  partition=1, offset=o, timestamp=0.0) for o in (0, 1)]
+    consumer.assigned = {TP("posts.raw", 0)}  # a rebalance moved partition 1 away
+    admitted = asyncio.run(worker.in_order(taken))
+    assert [(i.partition, i.offset) for i in admitted] == [(0, 0), (0, 1)]
+    assert broker.done.expected(TP("posts.raw", 1)) is None  # nothing of it admitted
+    assert consumer.seeks == []
