@@ -14,12 +14,7 @@ moment replays the inputs whose effects may be missing onto the state they start
 from, and the ledger's source ids keep the replay from emitting anything twice under a
 new id.
 
-A quiet partition still has a clock: every ``incident_sweep_interval_s`` the worker
-writes an idle-clock record (header ``vigil-clock``, see :mod:`streams.events`) into
-each of its ``posts.raw`` partitions that had no post for that long, at the event time
-it estimates now (newest event time seen, plus the wall time since, less
-``idle_clock_grace_s`` for posts still on their way). Being in the log, the record is
-read back by this worker, by a restarted one and by ``vigil replay --topic`` alike.
+A quiet partition still has a clock: :mod:`agents.idle_clocks`.
 """
 
 from __future__ import annotations
@@ -30,7 +25,7 @@ from typing import Any, Optional, Sequence, Union
 
 import structlog
 
-from agents import recording
+from agents import idle_clocks, recording
 from agents.app import app, pipeline_input
 from agents.delivery import DeliveryStopped, OutRecord, deliver
 from agents.publication import (applied_offsets, applied_records, forget_applied,
@@ -40,7 +35,7 @@ from agents.runtime import (learning_restored, pipeline, pipeline_lock, run_bloc
 from agents.transport import GAP, TAKE, processed
 from faust.types import TP
 from streams import metrics
-from streams.events import CLOCK_HEADER, EndOfInput, Input, Outputs
+from streams.events import EndOfInput, Input, Outputs
 from streams.topology import INPUT_TOPICS
 
 log = structlog.get_logger("vigil.worker")
@@ -132,10 +127,6 @@ async def published() -> None:
         await asyncio.wait([_in_flight])
 
 
-# Wall time (monotonic) of the last post read per posts.raw partition, for idle clocks.
-_last_post: dict[int, float] = {}
-
-
 @app.agent(pipeline_input, name="vigil.pipeline")
 async def process(stream):
     # The next call's inputs are taken while this one is computed: Faust's stream hands
@@ -157,13 +148,7 @@ async def process(stream):
             if running is not None and not await _finished(running):
                 return
             inputs = await in_order([to_input(e) for e in events])
-            now = time.monotonic()
-            for i in inputs:
-                if i.topic == "posts.raw":
-                    if CLOCK_HEADER in i.headers:
-                        metrics.CLOCK_RECORDS.labels(direction="read").inc()
-                    else:
-                        _last_post[i.partition] = now
+            idle_clocks.note_inputs(inputs)
             running = asyncio.ensure_future(run(inputs))
         if running is not None:
             await _finished(running)
@@ -251,26 +236,6 @@ async def watch_for_a_stalled_consumer() -> None:
     for tp, position in lagging.items():
         await consumer.seek(tp, position)
     _last_delivery[0] = time.monotonic()
-
-
-@app.timer(interval=_settings.incident_sweep_interval_s)
-async def write_idle_clocks() -> None:
-    """An idle-clock record into each owned ``posts.raw`` partition without a post for
-    an interval, so its quiet incidents resolve though its communities fell silent."""
-    newest, seen_at = pipeline.escalate.newest
-    if not seen_at:
-        return  # no event time seen yet: nothing to estimate from
-    event_now = newest + (time.time() - seen_at) - _settings.idle_clock_grace_s
-    if event_now <= newest:
-        return
-    idle_after = time.monotonic() - _settings.incident_sweep_interval_s
-    records = [OutRecord("posts.raw", None, b"", tp.partition,
-                         [(CLOCK_HEADER, repr(round(event_now, 3)).encode())])
-               for tp in sorted(app.consumer.assignment())
-               if tp.topic == "posts.raw" and _last_post.get(tp.partition, 0.0) < idle_after]
-    if records:
-        await deliver(app.producer.send, records, stopping=_stopping)
-        metrics.CLOCK_RECORDS.labels(direction="written").inc(len(records))
 
 
 # Set when partitions are revoked: a community may move to another worker, and if it
