@@ -135,6 +135,7 @@ async def process(stream):
     # for that long after every call. The call is still awaited before the next one's
     # inputs are admitted (in_order), so admission and processing keep their order.
     running: Optional[asyncio.Future] = None
+    inputs: list[Input] = []
     try:
         async for events in stream.take_events(_settings.worker_batch,
                                                within=_settings.score_batch_within_s):
@@ -145,27 +146,39 @@ async def process(stream):
             await learning_restored.wait()
             await topics_restored.wait()
             _last_delivery[0] = time.monotonic()
-            if running is not None and not await _finished(running):
+            if running is not None and not await _finished(running, len(inputs)):
                 return
             inputs = await in_order([to_input(e) for e in events])
             idle_clocks.note_inputs(inputs)
             running = asyncio.ensure_future(run(inputs))
+            running.add_done_callback(_report_failure)
         if running is not None:
-            await _finished(running)
+            await _finished(running, len(inputs))
     finally:
         if running is not None and not running.done():
             running.cancel()  # stopping: as when the agent awaited the call itself
 
 
-async def _finished(call: asyncio.Future) -> bool:
+async def _finished(call: asyncio.Future, inputs: int) -> bool:
     """Wait for a call; False if its publication stopped (the worker is stopping)."""
     try:
         await call
     except DeliveryStopped as exc:
-        log.warning("stopped_before_acknowledged", reason=str(exc),
+        log.warning("stopped_before_acknowledged", reason=str(exc), inputs=inputs,
                     note="not committed: read again at restart")
         return False
     return True
+
+
+def _report_failure(call: asyncio.Future) -> None:
+    # The agent sees a failed call only when it takes its next batch, which on a quiet
+    # worker may be hours away: say so now. Nothing of the call was committed.
+    if call.cancelled() or isinstance(call.exception(), DeliveryStopped):
+        return
+    exc = call.exception()
+    if exc is not None:
+        log.error("pipeline_call_failed", error=type(exc).__name__, exc_info=exc,
+                  note="nothing of the call committed; the agent raises it at its next batch")
 
 
 async def in_order(inputs: list[Input]) -> list[Input]:

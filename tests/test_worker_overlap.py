@@ -173,10 +173,13 @@ class Stream:
 
     def __init__(self, log: list[str], batches: list[list[Input]]):
         self.log, self.batches = log, batches
+        self.holds: dict[int, asyncio.Future] = {}  # batch n arrives once holds[n] is set
 
     async def take_events(self, max_, within):
         for n, batch in enumerate(self.batches, 1):
             self.log.append(f"take {n}")
+            if n in self.holds:
+                await self.holds[n]
             yield batch
 
 
@@ -277,3 +280,33 @@ def test_inputs_of_a_partition_moved_away_since_they_were_taken_are_dropped(brok
     assert [(i.partition, i.offset) for i in admitted] == [(0, 0), (0, 1)]
     assert broker.done.expected(TP("posts.raw", 1)) is None  # nothing of it admitted
     assert consumer.seeks == []
+
+
+def test_a_call_that_fails_is_reported_at_once_not_at_the_next_batch(broker, agent_loop,
+                                                                      monkeypatch):
+    from structlog.testing import capture_logs
+
+    def broken(inputs, state):
+        raise ValueError("a bug in a stage")
+
+    monkeypatch.setattr(worker.pipeline, "process", broken)
+
+    async def scenario():
+        stream = Stream(broker.log, [_posts(0), _posts(1)])
+        stream.holds[2] = asyncio.get_running_loop().create_future()
+        agent = asyncio.ensure_future(agent_loop(stream))
+        await settle()
+        with capture_logs() as logs:
+            broker.computing[0].set_result(None)
+            await settle()
+        failed = [e for e in logs if e["event"] == "pipeline_call_failed"]
+        assert not agent.done()  # the second batch has not arrived yet
+        stream.holds[2].set_result(None)
+        with pytest.raises(ValueError):  # the agent itself still raises it
+            await asyncio.wait_for(agent, 1)
+        return failed
+
+    failed = asyncio.run(scenario())
+    assert len(failed) == 1 and failed[0]["error"] == "ValueError"
+    assert broker.done.next_offset(TP("posts.raw", 0)) is None
+
