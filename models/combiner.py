@@ -73,7 +73,7 @@ import numpy as np
 from models.online_auc import roc_auc
 
 __all__ = ["shipped_logit", "logit", "PriorGuard", "RULE_WEIGHTS", "PROTOTYPE_WEIGHT",
-           "PROTOTYPE_OFFSET"]
+           "PROTOTYPE_OFFSET", "meaning_probability"]
 
 _CLIP = 6.0
 
@@ -116,6 +116,15 @@ def shipped_logit(prior: float, rules: Mapping[str, float],
     if prototype_margin is None:
         return z
     return float(np.logaddexp(z, PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT * float(prototype_margin)))
+
+
+def meaning_probability(margin: float) -> float:
+    """The probability a prototype margin alone gives a post (the meaning's logit).
+
+    >>> round(meaning_probability(4 / 12), 2), round(meaning_probability(0.0), 3)
+    (0.5, 0.018)
+    """
+    return 1.0 / (1.0 + math.exp(-(PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT * float(margin))))
 
 
 def _chance_z(auc: float, y: np.ndarray) -> float:

@@ -13,7 +13,9 @@ How Vigil's scores answer Perspective's attributes (all probabilities in [0, 1])
 - ``PROFANITY``: the lexical prior (profanity-check's probability).
 - ``INSULT``, ``THREAT``, ``IDENTITY_ATTACK``, ``SEXUALLY_EXPLICIT``, and Vigil's own
   ``SPAM``, ``PERSONAL_DATA``, ``SELF_HARM``: the rule category's score
-  (:mod:`models.rules`); ``IDENTITY_ATTACK`` also the identity-attack prototypes' evidence.
+  (:mod:`models.rules`); ``IDENTITY_ATTACK``, ``THREAT`` and ``INSULT`` also what the
+  post's meaning says (:mod:`models.prototypes`: identity attack, dehumanising and
+  exclusion language; threats; harassment), the larger of the two.
 
 Span offsets are UTF-16 code units, as Perspective (a Java service) counts them: an
 emoji outside the BMP is 2, a combining mark 1.
@@ -47,6 +49,9 @@ _RULE_OF = {"INSULT": "insult", "THREAT": "threat", "IDENTITY_ATTACK": "identity
             "SEXUALLY_EXPLICIT": "sexual", "SPAM": "spam", "PERSONAL_DATA": "personal_data",
             "SELF_HARM": "self_harm"}
 _SEVERE_RULES = ("threat", "self_harm", "personal_data", "identity_attack")
+#: the prototype kinds whose meaning also answers an attribute (models/prototypes.py)
+_MEANING_OF = {"IDENTITY_ATTACK": ("identity_attack", "dehumanising", "exclusion"),
+               "THREAT": ("threat",), "INSULT": ("harassment",)}
 SEVERE_SHIFT = 2.0
 #: the rules, the sentiment lexicon and the lexical prior read English only
 SUPPORTED_LANGUAGES = ("en",)
@@ -180,15 +185,22 @@ def _logit(p: float) -> float:
 
 
 def attribute_scores(toxicity: float, categories: Mapping[str, float],
-                     identity_evidence: float = 0.0) -> dict[str, float]:
+                     meaning: Optional[Mapping[str, float]] = None) -> dict[str, float]:
     """Every attribute's probability from one scored text (see the module docstring).
+
+    ``meaning``: per prototype kind, the probability the post's meaning gives it
+    (:meth:`models.toxicity_model.ToxicityModel.meaning`; empty without embeddings).
 
     >>> s = attribute_scores(0.9, {"profanity": 0.8, "threat": 0.95})
     >>> s["TOXICITY"], s["THREAT"], s["SEVERE_TOXICITY"], s["PROFANITY"]
     (0.9, 0.95, 0.95, 0.8)
+    >>> s = attribute_scores(0.85, {"profanity": 0.05}, {"dehumanising": 0.85, "threat": 0.1})
+    >>> s["IDENTITY_ATTACK"], s["THREAT"], s["INSULT"]
+    (0.85, 0.1, 0.0)
     """
     rules = {attr: float(categories.get(cat, 0.0)) for attr, cat in _RULE_OF.items()}
-    rules["IDENTITY_ATTACK"] = max(rules["IDENTITY_ATTACK"], identity_evidence)
+    for attr, kinds in _MEANING_OF.items():
+        rules[attr] = max([rules[attr]] + [float((meaning or {}).get(k, 0.0)) for k in kinds])
     severe = max([1 / (1 + math.exp(-(_logit(toxicity) - SEVERE_SHIFT)))]
                  + [float(categories.get(c, 0.0)) for c in _SEVERE_RULES])
     out = {"TOXICITY": toxicity, "SEVERE_TOXICITY": severe,

@@ -23,7 +23,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from models.combiner import PriorGuard, logit, shipped_logit
+from models.combiner import PriorGuard, logit, meaning_probability, shipped_logit
 from models.embeddings import SentenceEmbedder
 from models.learner import CommunityLearner
 from models.prototypes import PrototypeScorer
@@ -234,6 +234,14 @@ class ToxicityModel:
                 terms=list(prior.terms) + [text[s.start:s.end] for s in hits.spans],
                 severe=severe, evidence=evidence))
         return out
+
+    def meaning(self, evidence: Evidence) -> dict[str, float]:
+        """Per prototype kind, the probability the post's meaning alone gives it (empty
+        without embeddings): what Perspective's IDENTITY_ATTACK, THREAT and INSULT add."""
+        if evidence.prototypes is None or self.prototypes is None:
+            return {}
+        return {kind: round(meaning_probability(m), 4)
+                for kind, m in zip(self.prototypes.kinds, evidence.prototypes)}
 
     # -- learning -------------------------------------------------------------------
     def learn(self, evidence: Evidence, community: str, toxic: bool, *,

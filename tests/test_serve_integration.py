@@ -130,6 +130,20 @@ def test_every_attribute_with_spans_thresholds_and_client_token(serve):
     assert html["attributeScores"]["TOXICITY"]["summaryScore"]["value"] > 0.5
 
 
+def test_identity_attacks_threats_and_insults_are_also_read_by_their_meaning(serve):
+    def scores(text: str) -> dict:
+        status, body, _ = serve.call("analyze", {"comment": {"text": text},
+                                                 "requestedAttributes": {a: {} for a in ATTRS}})
+        assert status == 200, body
+        return {a: v["summaryScore"]["value"] for a, v in body["attributeScores"].items()}
+
+    # no swear word and no rule's pattern: only the meaning says what this is
+    attack = scores("Those parasites are infesting our towns, get them out")
+    assert attack["IDENTITY_ATTACK"] > 0.5 and attack["PROFANITY"] < 0.2
+    neutral = scores("The new refugee centre opens on Monday")
+    assert max(neutral["IDENTITY_ATTACK"], neutral["THREAT"], neutral["INSULT"]) < 0.1
+
+
 def test_errors_come_in_googles_shape_never_a_traceback(serve):
     ok = {"comment": {"text": "hello"}, "requestedAttributes": {"TOXICITY": {}}}
     cases = [

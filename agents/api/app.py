@@ -109,8 +109,10 @@ class Service:
     # -- on the inference thread ------------------------------------------------------
     def _score(self, texts: list[str], communities: list[str]) -> list[dict[str, float]]:
         # the model only: nothing remembered, no topic joined, no threshold moved
-        scores = self.pipeline.score.toxicity.score_batch(texts, communities)
-        return [pv.attribute_scores(s.toxicity, s.categories) for s in scores]
+        model = self.pipeline.score.toxicity
+        scores = model.score_batch(texts, communities)
+        return [pv.attribute_scores(s.toxicity, s.categories, model.meaning(s.evidence))
+                for s in scores]
 
     # -- requests ---------------------------------------------------------------------
     def _authenticate(self, request: web.Request) -> ApiKey:
