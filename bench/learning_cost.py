@@ -3,9 +3,10 @@
     .venv/bin/python bench/learning_cost.py [--labels 50000] [--communities 1 20] [--json]
 
 Synthetic labelled posts with Vigil's feature shape (a unit 384-d embedding plus the
-prior's logit, 7 rule scores and 4 prototype margins; labels from a hidden linear rule
-with noise) are learnt one at a time by :class:`CommunityLearner`, as the feedback task
-does, with the guard's leave-one-out evidence where ToxicityModel.learn runs it.
+prior's logit, 7 rule scores, 5 prototype margins and the meaning's lift; labels from a
+hidden linear rule with noise) are learnt one at a time by :class:`CommunityLearner`,
+as the feedback task does, with the guard's leave-one-out evidence where
+ToxicityModel.learn runs it.
 Reported per window of labels: mean and max milliseconds per label, and the exact
 refits done. The buffer bounds the work, so the cost at 50,000 labels is the cost at the
 buffer's size; the ratio last/first-full-buffer window says so. A bare reference in the
@@ -26,8 +27,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.learner import CommunityLearner  # noqa: E402
+from models.prototypes import PROTOTYPES  # noqa: E402
+from models.toxicity_model import Evidence  # noqa: E402
 
-DIM = 384 + 1 + 7 + 4
+#: the learner's real input width (embedding, prior, rules, margins, the meaning's lift)
+DIM = len(Evidence(0.5, {}, np.zeros(384), np.zeros(len(PROTOTYPES))).features())
 
 
 def run(labels: int, communities: int, seed: int = 0) -> dict:

@@ -220,7 +220,9 @@ class ToxicityModel:
                               if z_learnt is not None else "")
                            + (", rules " + ", ".join(f"{k} {v:.2f}" for k, v in rule_scores.items() if v)
                               if any(rule_scores.values()) else "")]
-            if margins is not None and margins[i].max() > 0:
+            if margins is not None and meaning_probability(margins[i].max()) >= 0.5:
+                # said only where the meaning alone makes the post likely toxic: a small
+                # positive margin (most posts have one) explains nothing
                 kind = self.prototypes.kinds[int(np.argmax(margins[i]))]
                 explanation.append(f"reads like {kind.replace('_', ' ')} "
                                    f"(prototype margin {float(margins[i].max()):.2f})")

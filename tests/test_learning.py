@@ -386,3 +386,39 @@ def test_labels_that_look_like_coin_flips_earn_no_trust_by_ranking():
     assert PriorGuard().update("c", z_ship, z_learnt, y) == stacked
     # the same scores where the labels follow the learnt score: trusted in full
     assert PriorGuard().update("c", z_ship, z_learnt, (z_learnt > 0).astype(int)) == 1.0
+
+
+class _Vectors:
+    """An embedder that returns the vector the test chose for each text."""
+
+    def __init__(self, vectors: dict):
+        self.vectors = vectors
+
+    def load(self) -> None:
+        pass
+
+    def embed(self, texts) -> np.ndarray:
+        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
+
+
+def test_the_meaning_alone_makes_a_post_toxic_and_is_named_only_when_it_does():
+    from models.prototypes import PrototypeScorer
+
+    def unit(*xs):
+        v = np.zeros(8)
+        v[:len(xs)] = xs
+        return v / np.linalg.norm(v)
+
+    # clean words both; one reads as a threat (close to the prototype), one is between
+    # a threat and neutral talk, a little closer to the threat (most posts are so)
+    near, between = "see you at the usual place", "see you at the usual time"
+    model = ToxicityModel(embedder=_Vectors({near: unit(0.95, 0.1), between: unit(0.62, 0.58)}))
+    model.prior.load()
+    model.prototypes = PrototypeScorer.from_vectors({"threat": unit(1)[None]}, unit(0, 1)[None])
+    threat, vague = model.score_batch([near, between], ["r/x", "r/x"])
+    assert threat.categories["profanity"] < 0.2 and vague.categories["profanity"] < 0.2
+    assert threat.toxicity > 0.9  # the meaning decides, whatever the words say
+    assert vague.toxicity < 0.2
+    assert any(line.startswith("reads like threat") for line in threat.explanation)
+    assert not any(line.startswith("reads like") for line in vague.explanation)
+    assert model.meaning(threat.evidence)["threat"] > 0.9 > 0.1 > model.meaning(vague.evidence)["threat"]
