@@ -32,6 +32,7 @@ from agents.publication import (applied_offsets, applied_records, forget_applied
                                 output_records, state_records, sync_records)
 from agents.runtime import (learning_restored, pipeline, pipeline_lock, run_blocking, state,
                             topics_restored)
+from agents.stall_watch import StallWatch
 from agents.transport import GAP, TAKE, processed
 from faust.types import TP
 from streams import metrics
@@ -173,10 +174,8 @@ async def _finished(call: asyncio.Future, inputs: int) -> bool:
 def _report_failure(call: asyncio.Future) -> None:
     # The agent sees a failed call only when it takes its next batch, which on a quiet
     # worker may be hours away: say so now. Nothing of the call was committed.
-    if call.cancelled() or isinstance(call.exception(), DeliveryStopped):
-        return
-    exc = call.exception()
-    if exc is not None:
+    exc = None if call.cancelled() else call.exception()
+    if exc is not None and not isinstance(exc, DeliveryStopped):
         log.error("pipeline_call_failed", error=type(exc).__name__, exc_info=exc,
                   note="nothing of the call committed; the agent raises it at its next batch")
 
@@ -220,16 +219,22 @@ _rewound: dict = {}
 _rewound_at: dict = {}
 _last_delivery = [time.monotonic()]  # when the stream last handed the agent anything
 STALL_S = 10.0
+_stalls = StallWatch(STALL_S)
 
 
-@app.timer(interval=STALL_S / 2)
+@app.timer(interval=1.0)
 async def watch_for_a_stalled_consumer() -> None:
-    """Input waiting on the broker, nothing delivered for ``STALL_S``, the pipeline idle:
-    the consumer is stuck (seen in about one restart in ten, mostly right after a
-    rewind past records Faust skipped: the first seek did not take). Send every lagging
-    partition back to its next offset."""
+    await check_for_a_stalled_consumer()
+
+
+async def check_for_a_stalled_consumer() -> None:
+    """Input waiting on the broker at a position that has not moved for ``STALL_S`` of
+    an idle pipeline: the consumer is stuck (seen in about one restart in ten, mostly
+    right after a rewind past records Faust skipped: the first seek did not take).
+    Send every such partition back to its next offset."""
     busy = pipeline_lock.locked() or (_in_flight is not None and not _in_flight.done())
-    if busy or time.monotonic() - _last_delivery[0] < STALL_S:
+    if busy:
+        _stalls.forget()
         return
     consumer = app.consumer
     lagging = {}
@@ -241,14 +246,14 @@ async def watch_for_a_stalled_consumer() -> None:
                     or consumer._committed_offset.get(tp) or 0)
         if high is not None and high > position:
             lagging[tp] = position
-    if not lagging:
+    stalled = _stalls.observe(lagging, time.monotonic())
+    if not stalled:
         return
     metrics.CONSUMER_STALLS.inc()
-    log.error("consumer_stalled", partitions=len(lagging), idle_s=round(
+    log.error("consumer_stalled", partitions=len(stalled), idle_s=round(
         time.monotonic() - _last_delivery[0]), action="seek to the next offset to process")
-    for tp, position in lagging.items():
+    for tp, position in stalled.items():
         await consumer.seek(tp, position)
-    _last_delivery[0] = time.monotonic()
 
 
 # Set when partitions are revoked: a community may move to another worker, and if it

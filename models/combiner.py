@@ -115,7 +115,11 @@ def shipped_logit(prior: float, rules: Mapping[str, float],
             z += RULE_WEIGHTS.get(category, 3.0) * float(score)
     if prototype_margin is None:
         return z
-    return float(np.logaddexp(z, PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT * float(prototype_margin)))
+    return float(np.logaddexp(z, _meaning_logit(prototype_margin)))
+
+
+def _meaning_logit(margin: float) -> float:
+    return PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT * float(margin)
 
 
 def meaning_probability(margin: float) -> float:
@@ -124,7 +128,7 @@ def meaning_probability(margin: float) -> float:
     >>> round(meaning_probability(4 / 12), 2), round(meaning_probability(0.0), 3)
     (0.5, 0.018)
     """
-    return 1.0 / (1.0 + math.exp(-(PROTOTYPE_OFFSET + PROTOTYPE_WEIGHT * float(margin))))
+    return 1.0 / (1.0 + math.exp(-_meaning_logit(margin)))
 
 
 def _chance_z(auc: float, y: np.ndarray) -> float:

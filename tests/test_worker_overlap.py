@@ -12,6 +12,7 @@ tests/test_pipeline_integration.py)."""
 from __future__ import annotations
 
 import asyncio
+import types
 
 import pytest
 
@@ -310,3 +311,50 @@ def test_a_call_that_fails_is_reported_at_once_not_at_the_next_batch(broker, age
     assert len(failed) == 1 and failed[0]["error"] == "ValueError"
     assert broker.done.next_offset(TP("posts.raw", 0)) is None
 
+
+
+class LaggingConsumer(Consumer):
+    """... plus the high-water marks its fetches last saw."""
+
+    def __init__(self, assigned: set):
+        super().__init__(assigned)
+        self.high: dict = {}
+
+    def highwater(self, tp):
+        return self.high.get(tp)
+
+
+def test_a_quiet_partitions_new_record_is_no_stall_but_a_position_that_stays_is(
+        broker, monkeypatch):
+    from structlog.testing import capture_logs
+
+    tp = TP("posts.raw", 0)
+    consumer = LaggingConsumer({tp})
+    clock = [1000.0]
+    monkeypatch.setattr(worker, "app", type("App", (), {"consumer": consumer})())
+    # the worker's clock only: asyncio's own must go on
+    monkeypatch.setattr(worker, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(worker, "_last_delivery", [clock[0] - 300])  # quiet for minutes
+    monkeypatch.setattr(worker, "_stalls", worker.StallWatch(worker.STALL_S))
+    broker.done.admit(tp, 4, None)
+    broker.done.mark([("posts.raw", 0, 4)])
+
+    def tick(seconds, high, admitted_up_to=None):
+        clock[0] += seconds
+        consumer.high[tp] = high
+        if admitted_up_to is not None:
+            for offset in range(broker.done.expected(tp), admitted_up_to + 1):
+                broker.done.admit(tp, offset, None)
+        asyncio.run(worker.check_for_a_stalled_consumer())
+
+    with capture_logs() as logs:
+        tick(0, 6)  # an idle clock's record lands at offset 5, not fetched yet
+        tick(0.5, 6, admitted_up_to=5)  # ... and is delivered half a second later
+        assert consumer.seeks == []
+        tick(1, 9)  # three posts wait at offset 6 and never come
+        for _ in range(9):
+            tick(1, 9)
+        assert consumer.seeks == []  # 9 s at offset 6: not yet
+        tick(1, 9)
+    assert consumer.seeks == [(tp, 6)]
+    assert [e["event"] for e in logs] == ["consumer_stalled"]
