@@ -94,8 +94,8 @@ INPUT_OFFSET_GAPS = Counter(
     "should stay 0; Vigil never commits past them.", ["topic"], registry=REGISTRY)
 CONSUMER_STALLS = Counter(
     "vigil_consumer_stalls_total",
-    "Times the worker found its consumer delivering nothing while input waited, and "
-    "sent it back to the next offset to process.", registry=REGISTRY)
+    "Times the worker found input waiting at a position that had not moved for 10 s "
+    "of an idle pipeline, and sent its consumer back to that offset.", registry=REGISTRY)
 TEXT_READER_LOST = Counter(
     "vigil_text_reader_lost_total",
     "Times the worker's text-reading child process died, hung or could not start; the "
