@@ -312,7 +312,6 @@ def test_a_call_that_fails_is_reported_at_once_not_at_the_next_batch(broker, age
     assert broker.done.next_offset(TP("posts.raw", 0)) is None
 
 
-
 class LaggingConsumer(Consumer):
     """... plus the high-water marks its fetches last saw."""
 
