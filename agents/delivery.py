@@ -18,9 +18,10 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import structlog
+from aiokafka.partitioner import DefaultPartitioner
 
 from streams import metrics
 
@@ -28,7 +29,8 @@ __all__ = ["OutRecord", "DeliveryStopped", "RateLimitedLog", "deliver", "outage"
 
 log = structlog.get_logger("vigil.delivery")
 
-Send = Callable[..., Awaitable[Awaitable[Any]]]  # Faust's producer.send: -> ack future
+#: how ``send()`` places a keyed record (the worker configures no other partitioner)
+_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,14 @@ outage = Outage()
 SLOW_ACK_S = 5.0
 
 
-async def deliver(send: Send, records: Sequence[OutRecord], *,
+async def deliver(producer: Any, records: Sequence[OutRecord], *,
                   stopping: Callable[[], bool], max_backoff_s: float = 5.0) -> None:
-    """Send ``records`` in order and wait until the broker acknowledged every one."""
+    """Send ``records`` in order and wait until the broker acknowledged every one.
+    ``producer``: Faust's (``app.producer``) or aiokafka's own."""
     pending = list(records)
     backoff = 0.2
     while pending:
-        failed_at, error = await _send_in_order(send, pending)
+        failed_at, error = await _send_in_order(_aiokafka(producer), pending)
         done = pending if failed_at is None else pending[:failed_at]
         for topic, n in Counter(record.topic for record in done).items():
             metrics.RECORDS_ACKNOWLEDGED.labels(topic=topic).inc(n)
@@ -119,20 +122,12 @@ async def deliver(send: Send, records: Sequence[OutRecord], *,
         backoff = min(backoff * 2, max_backoff_s)
 
 
-async def _send_in_order(send: Send, records: Sequence[OutRecord]
+async def _send_in_order(producer: Any, records: Sequence[OutRecord]
                          ) -> tuple[Optional[int], Optional[BaseException]]:
     """Queue every record in order, then wait for the acks; (index of the first record
     not acknowledged, its error), or (None, None) when all were."""
-    futures = []
-    error: Optional[BaseException] = None
-    for record in records:
-        try:
-            futures.append(await send(record.topic, record.key, record.value,
-                                      record.partition, None, record.headers))
-        except Exception as exc:  # not even queued: the rest waits for the retry
-            error = exc
-            break
-    waiting = asyncio.ensure_future(asyncio.gather(*futures, return_exceptions=True))
+    futures, error = await _queue(producer, records)
+    waiting = asyncio.ensure_future(asyncio.gather(*set(futures), return_exceptions=True))
     started = time.monotonic()
     while not waiting.done():
         await asyncio.wait([waiting], timeout=SLOW_ACK_S)
@@ -141,12 +136,83 @@ async def _send_in_order(send: Send, records: Sequence[OutRecord]
             _outage_log.warning("broker_slow_to_acknowledge", topic=records[0].topic,
                                 waiting=len(futures),
                                 waited_s=round(time.monotonic() - started, 1))
-    for i, result in enumerate(waiting.result()):
-        if isinstance(result, BaseException):
+    for i, result in enumerate(_outcome(f) for f in futures):
+        if result is not None:
             return i, result
     if error is not None:
         return len(futures), error
     return None, None
+
+
+async def _queue(producer: Any, records: Sequence[OutRecord]
+                 ) -> tuple[list[asyncio.Future], Optional[BaseException]]:
+    """Append the records to one batch per topic partition and queue the batches:
+    per record queued, its batch's future, and the error that stopped the queueing.
+
+    One future per batch instead of one per record, as ``send()`` makes: with two
+    outputs a post, the producer's per-record bookkeeping was most of the worker's
+    sending time. Keys go to partitions as ``send()`` sends them (aiokafka's default
+    partitioner: Kafka's murmur2), and the records of a topic partition keep their
+    order, in one batch or in batches queued one after another."""
+    futures: list[asyncio.Future] = []
+    open_: dict[tuple[str, int], Any] = {}    # topic partition -> its batch being filled
+    records_of: dict[int, list[int]] = {}     # id(batch) -> the records in it
+    partitions: dict[str, list[int]] = {}
+    placed: dict[tuple[str, Optional[bytes]], int] = {}  # keys repeat: hash each once
+    try:
+        for i, record in enumerate(records):
+            if record.topic not in partitions:
+                partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
+            partition = record.partition
+            if partition is None:
+                partition = placed.get((record.topic, record.key))
+                if partition is None:
+                    partition = _PARTITIONER(record.key, partitions[record.topic],
+                                             partitions[record.topic])
+                    if record.key is not None:
+                        placed[(record.topic, record.key)] = partition
+            elif partition not in partitions[record.topic]:
+                raise ValueError(f"{record.topic} has no partition {partition}")
+            tp = (record.topic, partition)
+            batch = open_.get(tp)
+            if batch is None or not _append(batch, record):
+                if batch is not None:  # full: queued now, the rest goes to a new one
+                    await _submit(producer, batch, tp, records_of, futures)
+                batch = open_[tp] = producer.create_batch()
+                records_of[id(batch)] = []
+                if not _append(batch, record):
+                    raise ValueError(f"a record of {len(record.value or b'')} bytes does "
+                                     f"not fit one batch of {record.topic}")
+            records_of[id(batch)].append(i)
+            futures.append(None)
+        for tp, batch in open_.items():
+            await _submit(producer, batch, tp, records_of, futures)
+        return futures, None
+    except Exception as exc:  # not even queued: the rest waits for the retry
+        done = futures.index(None) if None in futures else len(futures)
+        return futures[:done], exc
+
+
+def _outcome(future: asyncio.Future) -> Optional[BaseException]:
+    return asyncio.CancelledError() if future.cancelled() else future.exception()
+
+
+def _append(batch: Any, record: OutRecord) -> bool:
+    return batch.append(timestamp=None, key=record.key, value=record.value,
+                        headers=record.headers or []) is not None
+
+
+async def _submit(producer: Any, batch: Any, tp: tuple[str, int],
+                  records_of: dict[int, list[int]], futures: list) -> None:
+    future = await producer.send_batch(batch, tp[0], partition=tp[1])
+    for i in records_of.pop(id(batch)):
+        futures[i] = future
+
+
+def _aiokafka(producer: Any) -> Any:
+    # Faust's producer wraps aiokafka's; its send() is the per-record path
+    ensure = getattr(producer, "_ensure_producer", None)
+    return ensure() if ensure is not None else producer
 
 
 def _describe(error: Optional[BaseException]) -> str:

@@ -54,6 +54,6 @@ async def write_idle_clocks() -> None:
                for tp in sorted(app.consumer.assignment())
                if tp.topic == "posts.raw" and _last_post.get(tp.partition, 0.0) < idle_after]
     if records:
-        await deliver(app.producer.send, records,
+        await deliver(app.producer, records,
                       stopping=lambda: bool(app.should_stop))
         metrics.CLOCK_RECORDS.labels(direction="written").inc(len(records))

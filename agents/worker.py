@@ -104,10 +104,10 @@ async def _publish(previous: Optional[asyncio.Future], inputs: Sequence[Any], ou
     acknowledged before the next is sent; then the inputs count as processed."""
     if previous is not None:
         await previous  # raises what stopped it: nothing of this call goes out then
-    await deliver(app.producer.send, output_records(out), stopping=_stopping)
-    await deliver(app.producer.send, changelog, stopping=_stopping)
+    await deliver(app.producer, output_records(out), stopping=_stopping)
+    await deliver(app.producer, changelog, stopping=_stopping)
     markers = applied_records(done)
-    await deliver(app.producer.send, markers + sync_records(changelog, markers),
+    await deliver(app.producer, markers + sync_records(changelog, markers),
                   stopping=_stopping)
     processed.mark(done)
     recording.record(inputs, out)

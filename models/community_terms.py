@@ -73,9 +73,14 @@ class _Terms:
             key = " ".join(words)
             self.literals[key] = meta
             body = r"\s+".join(re.escape(w) for w in words)
-            left = r"(?<!\w)" if re.match(r"\w", key) else ""
+            if re.match(r"\w", key):
+                # "not after a word character", checked after the first character: a
+                # lookbehind in front of every alternative keeps the regex engine from
+                # skipping to the positions where a term can begin (measured: 25 µs a
+                # 360-character post for three phrases, against 4 µs)
+                body = body[0] + r"(?<!\w.)" + body[1:]
             right = r"(?!\w)" if re.search(r"\w$", key) else ""
-            literal_patterns.append(left + body + right)
+            literal_patterns.append(body + right)
         literal_patterns.sort(key=len, reverse=True)
         self.literal_re = re.compile("|".join(literal_patterns)) if literal_patterns else None
         self.empty = not (self.words or self.literals or self.regexes)
