@@ -29,7 +29,7 @@ KEYS = ("passthrough_posts_per_s", "faust_forward_posts_per_s", "model_posts_per
         "api_p99_s", "api_lexical_requests_per_s")
 
 SIZES = {  # posts per measurement: quick (< 3 min) / full (< 15 min)
-    True: {"passthrough": 20_000, "forward": 4_000, "model": 600, "nonml": 4_000,
+    True: {"passthrough": 20_000, "forward": 12_000, "model": 600, "nonml": 10_000,
            "pipeline": 1_500, "latency_s": 10, "scaleout": 4_000, "api_s": 10},
     False: {"passthrough": 100_000, "forward": 20_000, "model": 3_000, "nonml": 20_000,
             "pipeline": 8_000, "latency_s": 30, "scaleout": 20_000, "api_s": 30},
