@@ -49,6 +49,8 @@ def create_app(settings: Settings) -> VigilApp:
         # Vigil's tables are small keyed state; an ack per changelog write is cheap.
         producer_acks=-1,
         producer_linger_ms=5,
+        # a call's records of one topic partition go as one batch (agents/delivery.py);
+        # Kafka's default limit for a batch is 1 MB
         producer_max_batch_size=262144,
         # a send the broker has not acknowledged in 30 s fails and is sent again by
         # agents.delivery, which says so (Faust's default waits 20 minutes in silence)
