@@ -4,6 +4,7 @@ first post is scored, saved on a timer and at shutdown (:mod:`agents.checkpoints
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ async def warm_up_models() -> None:
     await run_blocking(pipeline.load_models)
     if _reader is not None:
         await run_blocking(_reader.start)
+    # What start-up made (models, libraries: ~170,000 objects) lives as long as the
+    # worker; frozen, the cyclic collector stops walking it on every full collection.
+    # Measured on a non-ML worker draining 10,000 posts: full collections 0.63 -> 0.12 s,
+    # all collections 0.91 -> 0.36 s of ~7 s CPU, and no more ~0.12 s pauses of the loop.
+    gc.collect()
+    gc.freeze()
     if _settings.uses_dev_pseudonym_key:
         log.warning("pseudonym_key_not_set",
                     hint="set VIGIL_PSEUDONYM_KEY to a long random secret in production; "
