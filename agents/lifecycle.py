@@ -47,7 +47,8 @@ async def warm_up_models() -> None:
                          "author pseudonyms now use a public development key")
     log.info("worker_ready", broker=_settings.broker, web_port=_settings.web_port,
              model_version=pipeline.model_version, batch=_settings.worker_batch,
-             text_reader="child process" if _reader is not None else "inference thread")
+             text_reader="child process" if _reader is not None else "inference thread",
+             event_loop=type(asyncio.get_running_loop()).__module__.split(".")[0])
 
 
 @app.task

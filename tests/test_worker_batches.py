@@ -45,6 +45,7 @@ def test_a_worker_behind_takes_calls_bigger_than_a_scoring_batch(broker, tmp_pat
         ready = [json.loads(line) for line in worker.log_path.read_text().splitlines()
                  if '"worker_ready"' in line]
         assert [(r["batch"], r["text_reader"]) for r in ready] == [(512, "child process")]
+        assert [r["event_loop"] for r in ready] == ["uvloop"]  # a dependency (pyproject)
     finally:
         stop_worker(worker)
 
