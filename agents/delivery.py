@@ -190,6 +190,10 @@ async def _queue(producer: Any, records: Sequence[OutRecord]
         return futures, None
     except Exception as exc:  # not even queued: the rest waits for the retry
         done = futures.index(None) if None in futures else len(futures)
+        # batches queued past the first unqueued record go again with the rest (a
+        # repeat, same ids); their outcome is read so that none goes unretrieved
+        for future in set(futures[done:]) - {None}:
+            future.add_done_callback(_outcome)
         return futures[:done], exc
 
 
