@@ -116,6 +116,18 @@ def read_topic(bootstrap: str, topic: str, *, until: Callable[[list], bool],
         consumer.close()
 
 
+def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """A topic outside Vigil's topology (``vigil topics create`` makes those)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="vigil-test-admin")
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        admin.close()
+
+
 def produce(bootstrap: str, items: list[tuple], topic: str = "posts.raw") -> None:
     """items: (key, value, headers) or (key, value, headers, partition)."""
     from kafka import KafkaProducer

@@ -24,7 +24,7 @@ import pytest
 from streams.broker import EmbeddedBroker, free_port
 from streams.child_processes import ChildProcess
 
-from tests.conftest import REPO
+from tests.conftest import REPO, create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -120,14 +120,9 @@ def _wait_until(predicate, timeout_s: float) -> float:
 
 
 def _produce(bootstrap: str, topic: str, n: int, partitions: int = 3) -> None:
-    from kafka import KafkaAdminClient, KafkaProducer
-    from kafka.admin import NewTopic
+    from kafka import KafkaProducer
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="vigil-test-admin")
-    try:
-        admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        admin.close()
+    create_topic(bootstrap, topic, partitions)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     try:
         for i in range(n):

@@ -7,25 +7,14 @@ from __future__ import annotations
 import asyncio
 
 from agents.delivery import OutRecord, _send_in_order
-from tests.conftest import read_topic
-
-
-def _create(bootstrap: str, topic: str, partitions: int) -> None:
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        admin.close()
+from tests.conftest import create_topic, read_topic
 
 
 def test_batched_records_land_where_send_puts_them_in_order_with_their_headers(broker):
     from aiokafka import AIOKafkaProducer
 
     for topic in ("batched", "one.by.one"):
-        _create(broker.bootstrap, topic, 4)
+        create_topic(broker.bootstrap, topic, 4)
     keys = [f"community-{i % 7}".encode() for i in range(300)]
     records = [OutRecord("batched", k, b"%d" % i, headers=[("n", b"%d" % i)])
                for i, k in enumerate(keys)]
