@@ -13,15 +13,15 @@ import structlog
 from agents.app import app
 from agents.checkpoints import load_topics, save_topics
 from agents.runtime import pipeline, run_blocking, topics_restored
-from agents.text_process import ProcessTextReader
+from agents.text_pool import TextReaderPool
 from streams import metrics
 
 log = structlog.get_logger("vigil.worker")
 _settings = app.vigil_settings
-_reader: ProcessTextReader | None = None
-if _settings.text_reader_child:
-    _reader = ProcessTextReader(pipeline.score.reader, log=log,
-                                lost_counter=metrics.TEXT_READER_LOST)
+_reader: TextReaderPool | None = None
+if _settings.text_reader_children:
+    _reader = TextReaderPool(pipeline.score.reader, processes=_settings.text_reader_children,
+                             log=log, lost_counter=metrics.TEXT_READER_LOST)
     pipeline.score.read = _reader  # the child starts in the inference thread, before a call
 
 
@@ -47,7 +47,8 @@ async def warm_up_models() -> None:
                          "author pseudonyms now use a public development key")
     log.info("worker_ready", broker=_settings.broker, web_port=_settings.web_port,
              model_version=pipeline.model_version, batch=_settings.worker_batch,
-             text_reader="child process" if _reader is not None else "inference thread",
+             text_reader=(f"{len(_reader.children)} child processes" if _reader is not None
+                          else "inference thread"),
              event_loop=type(asyncio.get_running_loop()).__module__.split(".")[0])
 
 

@@ -126,22 +126,39 @@ class ProcessTextReader:
                  communities: Sequence[str]) -> list[TextReading]:
         if len(texts) < self.min_batch:  # see the module's docstring
             return self.local.read(texts, given_langs, communities)
+        return self.collect(texts, given_langs, communities, self.send(texts, given_langs,
+                                                                      communities))
+
+    def send(self, texts: Sequence[str], given_langs: Sequence[Optional[str]],
+             communities: Sequence[str]) -> bool:
+        """Hand a batch to the child (starting one if it is time); False where there is
+        no child to read it. :meth:`collect` gets the readings either way."""
         if not self.running and (self._stopping or time.monotonic() < self._next_try
                                  or not self.start()):
-            return self.local.read(texts, given_langs, communities)
+            return False
         try:
             # a community's rules (its configured terms) cross once per child
             new = {c: self.local.rules_for(c) for c in set(communities) - self._sent}
             _write_frame(self._proc.stdin, ("read", (list(texts), list(given_langs),
                                                      list(communities), new)))
             self._sent |= new.keys()
-            kind, body = self._receive(time.monotonic() + self.call_timeout_s)
-            if kind != "rows" or len(body) != len(texts):
-                raise ChildLost(f"{kind}: {body!r:.200}")
-            return from_rows(body)
+            return True
         except Exception as exc:  # whatever failed, the worker can read this batch itself
             self._lose(exc)
-            return self.local.read(texts, given_langs, communities)
+            return False
+
+    def collect(self, texts: Sequence[str], given_langs: Sequence[Optional[str]],
+                communities: Sequence[str], sent: bool) -> list[TextReading]:
+        """The readings of the batch :meth:`send` was given (``sent``: what it said)."""
+        if sent:
+            try:
+                kind, body = self._receive(time.monotonic() + self.call_timeout_s)
+                if kind != "rows" or len(body) != len(texts):
+                    raise ChildLost(f"{kind}: {body!r:.200}")
+                return from_rows(body)
+            except Exception as exc:  # the worker reads this batch itself
+                self._lose(exc)
+        return self.local.read(texts, given_langs, communities)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the child's input: it answers the request it has, then exits. A call

@@ -111,15 +111,64 @@ def faust_forward(broker_url: str, bootstrap: str, values: Sequence[bytes],
                   keys: Sequence[bytes], warmup: int, log_dir: Path) -> float:
     """Posts/s through a bare Faust agent that forwards each record unchanged."""
     produce_all(bootstrap, "bench.forward.in", values, keys)
-    env = {**os.environ, "BENCH_BROKER": broker_url}
-    proc = subprocess.Popen([sys.executable, "-m", "bench.faust_forward", "worker", "-l", "warn",
-                             "--without-web"], cwd=REPO, env=env,
-                            stdout=(log_dir / "faust-forward.log").open("wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    procs = [_forward_worker(broker_url, log_dir / "faust-forward.log")]
     try:
         return output_rate(bootstrap, "bench.forward.out", len(values), warmup, timeout_s=600)
     finally:
+        _stop(procs)
+
+
+def faust_forward_scaleout(broker_url: str, bootstrap: str, values: Sequence[bytes],
+                           keys: Sequence[bytes], warmup: int, log_dir: Path,
+                           workers: int, partitions: int = 4) -> float:
+    """Posts/s through ``workers`` bare Faust forward workers in one group, measured as
+    Vigil's scale-out is: the group settles first (every worker owns partitions), then
+    the posts are produced while the workers run."""
+    from config.settings import Settings
+    from streams.admin import create_topics
+    from streams.topology import TopicSpec
+
+    settings = Settings.load(env={}, broker=broker_url, partitions=partitions)
+    create_topics(settings, tuple(TopicSpec(name, "post key", "bytes", "bench forward")
+                                  for name in ("bench.forward.in", "bench.forward.out")))
+    files = [log_dir / f"forward-{i}.assigned" for i in range(workers)]
+    procs = []
+    try:
+        for i, f in enumerate(files):
+            procs.append(_forward_worker(broker_url, log_dir / f"faust-forward-{i}.log",
+                                         assigned_file=f))
+        _wait_settled(files, partitions, timeout_s=120)
+        produce_all(bootstrap, "bench.forward.in", values, keys)
+        return output_rate(bootstrap, "bench.forward.out", len(values), warmup, timeout_s=600)
+    finally:
+        _stop(procs)
+
+
+def _forward_worker(broker_url: str, log: Path, assigned_file: Optional[Path] = None):
+    env = {**os.environ, "BENCH_BROKER": broker_url}
+    if assigned_file is not None:
+        env["BENCH_ASSIGNED_FILE"] = str(assigned_file)
+    return subprocess.Popen([sys.executable, "-m", "bench.faust_forward", "worker", "-l", "warn",
+                             "--without-web"], cwd=REPO, env=env, stdout=log.open("wb"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait_settled(files: Sequence[Path], partitions: int, timeout_s: float) -> None:
+    """Until every worker owns some partitions and together all of them, twice in a row
+    a second apart (a group that is still joining hands them out again)."""
+    deadline, steady = time.monotonic() + timeout_s, 0
+    while steady < 2:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the forward workers' group never settled ({files[0].parent})")
+        time.sleep(1.0)
+        owned = [int(f.read_text() or 0) if f.exists() else 0 for f in files]
+        steady = steady + 1 if min(owned) > 0 and sum(owned) == partitions else 0
+
+
+def _stop(procs: list) -> None:
+    for proc in procs:
         proc.terminate()
+    for proc in procs:
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:

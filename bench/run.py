@@ -28,11 +28,13 @@ KEYS = ("passthrough_posts_per_s", "faust_forward_posts_per_s", "model_posts_per
         "p99_scored_s", "p99_escalation_s", "rss_mb", "api_requests_per_s", "api_ratio",
         "api_p99_s", "api_lexical_requests_per_s")
 
-SIZES = {  # posts per measurement: quick (< 3 min) / full (< 15 min)
-    True: {"passthrough": 20_000, "forward": 12_000, "model": 600, "nonml": 10_000,
-           "pipeline": 1_500, "latency_s": 10, "scaleout": 4_000, "api_s": 10},
-    False: {"passthrough": 100_000, "forward": 20_000, "model": 3_000, "nonml": 20_000,
-            "pipeline": 8_000, "latency_s": 30, "scaleout": 20_000, "api_s": 30},
+SIZES = {  # posts per measurement: quick (< 5 min) / full (< 15 min)
+    # Every rate is a window of at least ~5 s on a 2-core machine: windows of 1-3 s
+    # (quick sizes until stop 37) swung the ratios 0.40-0.60 between runs (see README).
+    True: {"passthrough": 20_000, "forward": 30_000, "model": 1_200, "nonml": 20_000,
+           "pipeline": 2_500, "latency_s": 10, "scaleout": 30_000, "api_s": 10},
+    False: {"passthrough": 100_000, "forward": 60_000, "model": 3_000, "nonml": 50_000,
+            "pipeline": 8_000, "latency_s": 30, "scaleout": 40_000, "api_s": 30},
 }
 STEPS = ("passthrough", "forward", "model", "nonml", "pipeline", "scaleout", "api")
 
@@ -173,14 +175,29 @@ def _pipeline(out: dict, size: dict, tmp: Path) -> None:
 
 
 def _scaleout(out: dict, size: dict, tmp: Path) -> None:
-    # the same non-ML run, one worker then two on one broker (4 partitions per topic)
-    rates = []
+    # the same non-ML run, one worker then two on one broker (4 partitions per topic); then
+    # the bare Faust forward the same way: how far this machine lets any Faust worker
+    # scale (on 2 cores the broker, the bench and two workers share them)
+    rates, forward = [], []
     for n in (1, 2):
         (tmp / str(n)).mkdir()
         rates.append(_vigil_path(tmp / str(n), size["scaleout"], None, embeddings=False,
                                  workers=n)["posts_per_s"])
+    values, keys = make_corpus(size["scaleout"], seed=5)
+    for n in (1, 2):
+        (tmp / f"forward{n}").mkdir()
+        b = _broker(tmp / f"forward{n}")
+        try:
+            forward.append(limits.faust_forward_scaleout(
+                b.url, b.bootstrap, values, keys, warmup=len(values) // 10,
+                log_dir=tmp / f"forward{n}", workers=n))
+        finally:
+            b.stop()
     out["scaleout"] = {"one_worker_posts_per_s": rates[0], "two_workers_posts_per_s": rates[1],
-                       "ratio": rates[1] / rates[0]}
+                       "ratio": rates[1] / rates[0],
+                       "forward_one_worker_posts_per_s": forward[0],
+                       "forward_two_workers_posts_per_s": forward[1],
+                       "forward_ratio": forward[1] / forward[0]}
 
 
 def _api(out: dict, size: dict, tmp: Path) -> None:
@@ -198,7 +215,7 @@ def _api(out: dict, size: dict, tmp: Path) -> None:
 TITLES = {"passthrough": "raw pass-through (aiokafka)", "forward": "bare Faust forward",
           "model": "bare embedding model (and torch fp32 for reference)",
           "nonml": "Vigil without embeddings", "pipeline": "Vigil full pipeline",
-          "scaleout": "Vigil without embeddings, 1 worker vs 2",
+          "scaleout": "Vigil without embeddings, 1 worker vs 2 (and the bare Faust forward)",
           "api": "vigil serve, 32 concurrent clients (embeddings, then lexical only)"}
 STEP_FUNCS = {"passthrough": _passthrough, "forward": _forward, "model": _model,
               "nonml": _nonml, "pipeline": _pipeline, "scaleout": _scaleout, "api": _api}
@@ -226,6 +243,10 @@ def table(r: dict) -> str:
         so = r["scaleout"]
         rows.append(("… 1 worker → 2 workers (non-ML)", f"{f(so['one_worker_posts_per_s'])} → "
                      f"{f(so['two_workers_posts_per_s'])} (×{so['ratio']:.2f})", "", "", ""))
+        rows.append(("… bare Faust forward, 1 → 2 workers",
+                     f"{f(so['forward_one_worker_posts_per_s'])} → "
+                     f"{f(so['forward_two_workers_posts_per_s'])} "
+                     f"(×{so['forward_ratio']:.2f})", "", "", ""))
     if r.get("api"):
         a = r["api"]
         rows.append(("vigil serve (requests/s, 1 comment each)", f(a["requests_per_s"]),
@@ -234,8 +255,8 @@ def table(r: dict) -> str:
     head = ("path", "posts/s", "→ scored p50/p95/p99", "→ escalation p50/p95/p99",
             "CPU per 1k posts, peak RSS")
     lines = [" | ".join(head), " | ".join("---" for _ in head)] + [" | ".join(row) for row in rows]
-    lines.append(f"\nnonml_ratio {f(r['nonml_ratio'])} (target ≥ 0.70), pipeline_ratio "
-                 f"{f(r['pipeline_ratio'])} (target ≥ 0.85); model "
+    lines.append(f"\nnonml_ratio {f(r['nonml_ratio'])} (target ≥ 0.50, aim 0.70), pipeline_ratio "
+                 f"{f(r['pipeline_ratio'])} (target ≥ 0.90); model "
                  f"{f(r.get('model_speedup_vs_fp32'))}× torch fp32 (target ≥ 2.5); api_ratio "
                  f"{f(r.get('api_ratio'))} (target ≥ 0.8); "
                  f"{r['machine']}; {r['elapsed_s']:.0f} s")

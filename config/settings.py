@@ -159,6 +159,10 @@ class Settings(BaseSettings):
                     "Performance); false: in its inference thread, one process; auto: a child "
                     "only without embeddings, where reading is about 40 % of a post's work (with "
                     "MiniLM it is a few per cent, and the child would take CPU the model uses).")
+    text_reader_processes: AutoCount = Field("auto",
+        description="Child processes that read a call's posts side by side, each a slice, where "
+                    "the worker reads in children (`VIGIL_TEXT_READER_PROCESS`). auto: 2 where the "
+                    "machine has at least 2 cores, else 1 (see Performance).")
     embedding_batch_size: Count = Field(32, description="Posts per MiniLM embedding batch.")
     embedding_backend: Backend = Field("onnx-int8",
         description="How MiniLM runs: `onnx-int8` (about 3x torch fp32, cosine to fp32 >= 0.98, a post's vector independent of its batch), "
@@ -331,6 +335,21 @@ class Settings(BaseSettings):
         if self.text_reader_process == "auto":
             return not self.embeddings
         return bool(self.text_reader_process)
+
+    @property
+    def text_reader_children(self) -> int:
+        """How many children read texts (``text_reader_processes``); 0: none.
+
+        >>> [Settings.load(env={"VIGIL_TEXT_READER_PROCESSES": n, "VIGIL_EMBEDDINGS": e}
+        ...                ).text_reader_children for n, e in (("3", "false"), ("1", "false"),
+        ...                                                   ("4", "true"))]
+        [3, 1, 0]
+        """
+        if not self.text_reader_child:
+            return 0
+        if self.text_reader_processes == "auto":
+            return 2 if (os.cpu_count() or 1) >= 2 else 1
+        return self.text_reader_processes
 
     @property
     def uses_dev_pseudonym_key(self) -> bool:

@@ -215,3 +215,32 @@ def test_no_reader_outlives_its_worker(broker, tmp_path, how):
         assert _gone(child), f"text reader {child} outlived its worker ({how})"
     finally:
         stop_worker(worker)
+
+
+def test_a_pool_of_children_reads_slices_side_by_side_exactly_as_the_worker_would(local):
+    from agents.text_pool import TextReaderPool
+
+    pool = TextReaderPool(TextReader(RULES.__getitem__), processes=3, min_batch=2,
+                          retry_after_s=3600)
+    try:
+        assert pool.start() and pool.running
+        pids = [_child_pid(c) for c in pool.children]
+        # 9 posts in three slices of 3, each read by its own child, answers in order;
+        # r/b's own term reaches whichever child reads an r/b post
+        assert pool(TEXTS, LANGS, COMMS) == local.read(TEXTS, LANGS, COMMS)
+        assert pool(TEXTS, LANGS, SWAPPED) == local.read(TEXTS, LANGS, SWAPPED)
+        assert all(c._sent == {"r/a", "r/b"} for c in pool.children)
+        # 3 posts: one slice (none smaller than min_batch), read by the first child only
+        assert pool(TEXTS[:3], LANGS[:3], SWAPPED[:3]) == local.read(TEXTS[:3], LANGS[:3],
+                                                                     SWAPPED[:3])
+        assert pool([TEXTS[0]], [None], ["r/b"]) == local.read([TEXTS[0]], [None], ["r/b"])
+        # a child killed between calls: its slice is read in the worker, the others' not
+        os.kill(pids[1], signal.SIGKILL)
+        with capture_logs():
+            assert pool(TEXTS, LANGS, COMMS) == local.read(TEXTS, LANGS, COMMS)
+        assert pool.lost == 1 and not pool.children[1].running
+        assert [_child_pid(pool.children[i]) for i in (0, 2)] == [pids[0], pids[2]]
+        assert pool(TEXTS, LANGS, SWAPPED) == local.read(TEXTS, LANGS, SWAPPED)
+    finally:
+        pool.stop()
+    assert all(c._proc is None or c._proc.poll() is not None for c in pool.children)
