@@ -94,3 +94,15 @@ def test_vigil_bench_rejects_an_unknown_step():
     done = _bench("--only", "passthrough,warp")
     assert done.returncode != 0 and "unknown --only warp" in done.stderr
     assert set(STEPS) >= {"passthrough", "forward", "model", "nonml", "pipeline", "scaleout"}
+
+
+def test_the_forward_scaleout_waits_for_a_settled_group(tmp_path):
+    from bench.limits import _wait_settled
+
+    files = [tmp_path / "forward-0.assigned", tmp_path / "forward-1.assigned"]
+    files[0].write_text("4")  # the first worker alone holds every partition: still joining
+    with pytest.raises(TimeoutError, match="never settled"):
+        _wait_settled(files, partitions=4, timeout_s=1.5)
+    files[0].write_text("2")
+    files[1].write_text("2")
+    _wait_settled(files, partitions=4, timeout_s=10)  # returns: both own some, all owned
