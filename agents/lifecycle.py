@@ -22,7 +22,7 @@ _reader: TextReaderPool | None = None
 if _settings.text_reader_children:
     _reader = TextReaderPool(pipeline.score.reader, processes=_settings.text_reader_children,
                              log=log, lost_counter=metrics.TEXT_READER_LOST)
-    pipeline.score.read = _reader  # the child starts in the inference thread, before a call
+    pipeline.score.read = _reader  # the children start in the inference thread, before a call
 
 
 def topics_path() -> Path:
