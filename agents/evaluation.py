@@ -152,7 +152,8 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
         learnt = model.learner.predict(COMMUNITY, h_feats, h_ship)
         if learnt is None:
             return h_ship, h_ship
-        return h_ship + model.guard.beta(COMMUNITY) * (learnt - h_ship), learnt
+        level = model.learner.level(COMMUNITY)
+        return model.guard.blend(COMMUNITY, h_ship, learnt, level), learnt
 
     # stream the feedback: test (score) then train (learn), in random order
     preq_scores, preq_labels, curve, learning_curve, costs = [], [], [], [], []

@@ -19,8 +19,9 @@ in a community's queue, in its threshold's labelled history and in every AUC ove
 so a spread that wanders scrambles the ranking even while each model ranks better. Each
 fit's learnt logit is therefore rescaled about its mean to the shipped logit's spread on
 the community's labelled posts (:meth:`predict`): learning reorders posts and may
-shift the level (a community that labels "fine here" gets lower scores), but the spread
-of scores stays the community's.
+shift the level (:meth:`level`; a community that labels "fine here" gets lower scores,
+as far as :class:`~models.combiner.PriorGuard` finds the shift beyond chance), but the
+spread of scores stays the community's.
 
 A community without labels of its own is scored by the shared model (all communities'
 labels) only once ``shared_min_communities`` communities have taught it; until then by
@@ -70,8 +71,9 @@ class CommunityLearner:
         self.shared_limit = shared_limit
         self.buffer = LabelBuffer(per_community, total, half_life_days)
         self.fits: dict[str, LogisticFit] = {}
-        # per fit: (mean learnt logit, gain) mapping it onto the shipped logit's spread
-        self.scales: dict[str, tuple[float, float]] = {}
+        # per fit: (mean learnt logit, gain, mean shipped logit) on the community's
+        # labelled posts: the gain maps it onto the shipped logit's spread
+        self.scales: dict[str, tuple[float, float, float]] = {}
         self._pending: dict[str, int] = {}  # labels folded in since the last exact refit
         self.n_learned = 0
         self.refits = 0
@@ -96,8 +98,17 @@ class CommunityLearner:
         key = self._key_for(community)  # once: it is on the scoring path, per post
         if key is None or self.fits[key].weights.shape != np.shape(features)[-1:]:
             return None
-        centre, gain = self.scales.get(key, (0.0, 1.0))
+        centre, gain = self.scales.get(key, (0.0, 1.0, 0.0))[:2]
         return centre + gain * (self.fits[key].predict_logit(features, offsets) - centre)
+
+    def level(self, community: str) -> float:
+        """How far the learnt logit sits above the shipped one on average over the labelled
+        posts it was fitted on: the community's own base rate against the shipped score's."""
+        key = self._key_for(community)
+        if key is None:
+            return 0.0
+        scale = self.scales.get(key, ())
+        return scale[0] - scale[2] if len(scale) == 3 else 0.0
 
     def logit(self, community: str, features: np.ndarray, offset: float) -> Optional[float]:
         """The learnt logit for one post (shipped scale), or None where nothing was learnt."""
@@ -105,15 +116,14 @@ class CommunityLearner:
         return None if z is None else float(z)
 
     @staticmethod
-    def _scale(fit: LogisticFit, x: np.ndarray, off: np.ndarray) -> tuple[float, float]:
+    def _scale(fit: LogisticFit, x: np.ndarray, off: np.ndarray) -> tuple[float, float, float]:
         """Rescale about the learnt mean so the spread equals the shipped logit's on ``x``."""
         if len(off) < 2:
-            return 0.0, 1.0
+            return 0.0, 1.0, 0.0
         z = fit.predict_logit(x, off)
         spread, target = float(np.std(z)), float(np.std(off))
-        if spread < 1e-9 or target < 1e-9:
-            return float(np.mean(z)), 1.0
-        return float(np.mean(z)), min(10.0, max(0.1, target / spread))
+        gain = 1.0 if spread < 1e-9 or target < 1e-9 else min(10.0, max(0.1, target / spread))
+        return float(np.mean(z)), gain, float(np.mean(off))
 
     # -- learning ------------------------------------------------------------------
     def learn(self, community: str, key: str, features: np.ndarray, offset: float,
@@ -205,7 +215,7 @@ class CommunityLearner:
         h = np.sum((xt @ fit.inv_hessian) * xt, axis=1)
         s = w[own]
         z_loo = z + s * (p - y[own]) * h / np.maximum(1e-6, 1.0 - s * p * (1.0 - p) * h)
-        centre, gain = self.scales.get(community, (0.0, 1.0))
+        centre, gain = self.scales.get(community, (0.0, 1.0, 0.0))[:2]
         return off[own], centre + gain * (z_loo - centre), y[own]
 
     def __setstate__(self, state: dict) -> None:

@@ -128,7 +128,7 @@ def _sigmoid(z: float) -> float:
 
 
 class ToxicityModel:
-    version = "vigil-tox-4"
+    version = "vigil-tox-5"
 
     def __init__(self, *, embedder: Optional[SentenceEmbedder] = None,
                  policy_for: Callable[[str], CommunityPolicy] = lambda c: CommunityPolicy(),
@@ -175,7 +175,8 @@ class ToxicityModel:
         """(shipped, learnt or None, final) logits for one post in one community."""
         z_ship = evidence.shipped_logit
         z_learnt = self.learner.logit(community, evidence.features(), z_ship)
-        return z_ship, z_learnt, self.guard.blend(community, z_ship, z_learnt)
+        level = self.learner.level(community) if z_learnt is not None else 0.0
+        return z_ship, z_learnt, self.guard.blend(community, z_ship, z_learnt, level)
 
     def score_evidence(self, evidence: Evidence, community: str) -> float:
         return _sigmoid(self.logits(evidence, community)[2])
@@ -266,7 +267,8 @@ class ToxicityModel:
         # refit after that (one O(n·d²) pass, bounded by the buffer like the refit).
         if self.learner.buffer.count(community) < self.cv_every_label_below or \
                 self.learner.refits != refits:
-            self.guard.update(community, *self.learner.leave_one_out(community))
+            self.guard.update(community, *self.learner.leave_one_out(community),
+                              level=self.learner.level(community))
         return before
 
     # -- persistence ----------------------------------------------------------------

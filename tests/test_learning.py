@@ -299,13 +299,16 @@ def test_learnt_logits_keep_the_shipped_spread_and_rank_by_the_raw_fit():
     assert (np.argsort(scaled) == np.argsort(raw_logits)).all()
     assert learner.logit("c", x[0], float(offset[0])) == pytest.approx(scaled[0])
     assert learner.predict("elsewhere", x, offset) is None
+    # the level the guard weighs apart: the learnt mean over the labelled posts, less the shipped
+    assert learner.level("c") == pytest.approx(np.mean(scaled) - np.mean(offset))
+    assert learner.level("elsewhere") == 0.0
 
 
 def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
     learner, *_ = _taught_learner(60)
     ship, loo, labels = learner.leave_one_out("c")
     x, y, off, w, n = learner._training_set("c")
-    centre, gain = learner.scales["c"]
+    centre, gain, _ = learner.scales["c"]
     exact = []
     for k in range(n):
         keep = np.arange(n) != k
@@ -330,6 +333,36 @@ def test_the_guard_shrinks_towards_the_shipped_score_while_labels_are_few():
     assert guard.update("r/y", *bad) == 0.0 and guard.beta("r/y") == 0.0
     old = pickle.loads(pickle.dumps(guard))
     assert old.beta("r/x") == guard.beta("r/x")
+
+
+def test_the_learnt_level_moves_scores_only_where_the_labels_show_it():
+    """A learnt level the labels do not bear out (as many toxic labels as the shipped
+    score expected) must not lift or lower the community's scores: it flickers with
+    every refit and would scramble scores given at different times. One the labels show
+    far beyond chance ("fine here" to posts the shipped score calls toxic) must."""
+    from models.combiner import PriorGuard
+
+    guard = PriorGuard(min_labels=4, shrinkage=4)
+    rng = np.random.default_rng(3)
+    z_ship = rng.normal(0.0, 1.5, 200)
+    p_ship = 1.0 / (1.0 + np.exp(-z_ship))
+    labels = (rng.random(200) < p_ship).astype(int)  # labels as the shipped score expects
+    reorder = 0.5 * (labels - 0.5)  # the learner ranks the labels a little better ...
+    level = 1.2  # ... and sits higher overall
+    guard.update("calibrated", z_ship, z_ship + reorder + level, labels, level=level)
+    assert guard.level_weight("calibrated") == 0.0
+    beta = guard.beta("calibrated")
+    assert beta > 0.5  # the reordering is trusted
+    # a post the learner reorders by nothing: its score is the shipped one, at any β
+    assert guard.blend("calibrated", 0.7, 0.7 + level, level) == pytest.approx(0.7)
+    assert guard.blend("calibrated", 0.7, 1.7 + level, level) == pytest.approx(0.7 + beta)
+
+    banter = np.full(28, 3.0)  # the shipped score calls each ~95 % toxic; all "fine here"
+    guard.update("metal", banter, banter - 6.0, np.zeros(28), level=-6.0)
+    assert 0.7 < guard.level_weight("metal") <= 28 / 32
+    assert guard.blend("metal", 3.0, -3.0, -6.0) < 0.0  # now below even odds
+    restored = pickle.loads(pickle.dumps(guard))
+    assert restored.blend("metal", 3.0, -3.0, -6.0) == guard.blend("metal", 3.0, -3.0, -6.0)
 
 
 def test_a_precision_target_that_costs_most_of_the_recall_gives_way_to_the_best_f1():
