@@ -6,7 +6,7 @@ Synthetic labelled posts with Vigil's feature shape (a unit 384-d embedding plus
 prior's logit, 7 rule scores, 5 prototype margins and the meaning's lift; labels from a
 hidden linear rule with noise) are learnt one at a time by :class:`CommunityLearner`,
 as the feedback task does, with the guard's leave-one-out evidence where
-ToxicityModel.learn runs it.
+ToxicityModel.learn runs it (the community's, and the shared model's at its refits).
 Reported per window of labels: mean and max milliseconds per label, and the exact
 refits done. The buffer bounds the work, so the cost at 50,000 labels is the cost at the
 buffer's size; the ratio last/first-full-buffer window says so. A bare reference in the
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.learner import CommunityLearner  # noqa: E402
+from models.learner import SHARED, CommunityLearner  # noqa: E402
 from models.prototypes import PROTOTYPES  # noqa: E402
 from models.toxicity_model import Evidence  # noqa: E402
 
@@ -46,12 +46,15 @@ def run(labels: int, communities: int, seed: int = 0) -> dict:
         y = int(x @ truth + rng.normal() > 0)
         community = f"c{i % communities}"
         t0 = time.perf_counter()
-        refits = learner.refits
+        refits, shared = learner.refits, learner.fits.get(SHARED)
         learner.learn(community, f"p{i}", x, float(rng.normal()), y, time=float(i))
         # what ToxicityModel.learn adds: the guard's leave-one-out evidence, every label while a
-        # community has fewer than 100 and at each exact refit after that
+        # community has fewer than 100 and at each exact refit after that; the shared model's
+        # at each of its refits
         if learner.buffer.count(community) < 100 or learner.refits != refits:
             learner.leave_one_out(community)
+        if learner.fits.get(SHARED) is not shared:
+            learner.leave_one_out(SHARED)
         costs.append(time.perf_counter() - t0)
         if i in marks:
             c = np.array(costs) * 1000

@@ -163,7 +163,8 @@ def _log_loss(z: np.ndarray, y: np.ndarray) -> float:
 
 
 class PriorGuard:
-    """Per community: how far the learnt score has earned trust over the shipped one."""
+    """Per community (and for the shared model, under the learner's ``SHARED`` key): how
+    far the learnt score has earned trust over the shipped one."""
 
     GRID = tuple(round(float(b), 2) for b in np.linspace(0.0, 1.0, 21))
 

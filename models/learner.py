@@ -50,7 +50,7 @@ import numpy as np
 from models.label_buffer import LabelBuffer
 from models.logistic_fit import LogisticFit, fit_logistic
 
-__all__ = ["CommunityLearner"]
+__all__ = ["CommunityLearner", "SHARED"]
 
 SHARED = "\x00shared"
 
@@ -87,6 +87,10 @@ class CommunityLearner:
         if SHARED in self.fits and len(self.buffer.communities()) >= self.shared_min_communities:
             return SHARED
         return None
+
+    def scored_by(self, community: str) -> Optional[str]:
+        """Whose model scores the community: its own, :data:`SHARED`, or None (shipped)."""
+        return self._key_for(community)
 
     def model_for(self, community: str) -> Optional[LogisticFit]:
         key = self._key_for(community)

@@ -25,7 +25,7 @@ import numpy as np
 
 from models.combiner import PriorGuard, logit, meaning_probability, shipped_logit
 from models.embeddings import SentenceEmbedder
-from models.learner import CommunityLearner
+from models.learner import SHARED, CommunityLearner
 from models.prototypes import PrototypeScorer
 from models.rules import CATEGORIES, RuleResult, RuleScorer
 from models.thresholds import LabelledThreshold
@@ -175,8 +175,14 @@ class ToxicityModel:
         """(shipped, learnt or None, final) logits for one post in one community."""
         z_ship = evidence.shipped_logit
         z_learnt = self.learner.logit(community, evidence.features(), z_ship)
-        level = self.learner.level(community) if z_learnt is not None else 0.0
-        return z_ship, z_learnt, self.guard.blend(community, z_ship, z_learnt, level)
+        if z_learnt is None:
+            return z_ship, None, z_ship
+        key = self.learner.scored_by(community)  # the community, or the shared model's
+        return z_ship, z_learnt, self.guard.blend(key, z_ship, z_learnt, self.learner.level(community))
+
+    def trust(self, community: str) -> float:
+        """How far the community's scores follow what was learnt (β of its model)."""
+        return self.guard.beta(self.learner.scored_by(community) or community)
 
     def score_evidence(self, evidence: Evidence, community: str) -> float:
         return _sigmoid(self.logits(evidence, community)[2])
@@ -217,7 +223,7 @@ class ToxicityModel:
                 categories["learned"] = round(_sigmoid(z_learnt), 4)
             explanation = [f"combined p={score:.2f} from profanity-check {prior.toxicity:.2f}"
                            + (f", learner {_sigmoid(z_learnt):.2f}"
-                              f" (trusted {self.guard.beta(community):.2f})"
+                              f" (trusted {self.trust(community):.2f})"
                               if z_learnt is not None else "")
                            + (", rules " + ", ".join(f"{k} {v:.2f}" for k, v in rule_scores.items() if v)
                               if any(rule_scores.values()) else "")]
@@ -260,6 +266,7 @@ class ToxicityModel:
         before = _sigmoid(z)
         self.threshold_for(community).observe(key, before, bool(toxic))
         n, refits = self.learner.n_learned, self.learner.refits
+        shared = self.learner.fits.get(SHARED)
         self.learner.learn(community, key, evidence.features(), z_ship, int(bool(toxic)), time)
         self.labels_learned += self.learner.n_learned - n
         # The guard's evidence: leave-one-out logits, after every label while the
@@ -269,6 +276,10 @@ class ToxicityModel:
                 self.learner.refits != refits:
             self.guard.update(community, *self.learner.leave_one_out(community),
                               level=self.learner.level(community))
+        if self.learner.fits.get(SHARED) is not shared:  # refitted: its own evidence, over
+            # every community's labels, sets how far communities without labels follow it
+            self.guard.update(SHARED, *self.learner.leave_one_out(SHARED),
+                              level=self.learner.level(SHARED))
         return before
 
     # -- persistence ----------------------------------------------------------------

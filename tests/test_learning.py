@@ -109,6 +109,33 @@ def test_labels_move_only_their_community_and_survive_a_snapshot():
         restored.restore({**model.snapshot(), "version": "vigil-tox-2"})
 
 
+def test_a_community_without_labels_follows_the_shared_model_once_three_have_taught_it():
+    """A new community starts from what every community taught (the shared model, with
+    its own leave-one-out evidence), but not from what one or two taught."""
+    model = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()
+    banter = BANTER[0]
+    shipped = model.score_batch([banter], ["r/new"])[0]
+    assert shipped.flagged
+
+    def teach(community: str) -> None:
+        scored = model.score_batch(BANTER[1:] * 3, [community] * (3 * len(BANTER[1:])))
+        for i, s in enumerate(scored):
+            model.learn(s.evidence, community, toxic=False, key=f"{community}{i}", time=0.0)
+
+    teach("r/metal")
+    teach("r/doom")
+    two = model.score_batch([banter], ["r/new"])[0]
+    assert two.toxicity == shipped.toxicity and model.trust("r/new") == 0.0
+    teach("r/sludge")
+    three = model.score_batch([banter], ["r/new"])[0]
+    assert model.trust("r/new") >= 0.5
+    assert not three.flagged and three.toxicity < shipped.toxicity - 0.3
+    assert "trusted" in three.explanation[0]
+    # the communities that taught keep their own models
+    assert model.learner.scored_by("r/metal") == "r/metal"
+    assert model.learner.scored_by("r/new") != "r/new"
+
+
 def test_a_second_label_for_the_same_post_replaces_the_first():
     """An appeal reverses a decision: the post is one example, with the new label."""
     model = ToxicityModel(policy_for=lambda c: CommunityPolicy()).load()

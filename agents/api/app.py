@@ -104,7 +104,7 @@ class Service:
     def _community_stats(self, community: str) -> dict:
         """What this process's model has learnt for a community (read, not changed)."""
         model = self.pipeline.score.toxicity
-        return {"labels": model.guard._labels.get(community, 0), "trust": model.guard.beta(community)}
+        return {"labels": model.guard._labels.get(community, 0), "trust": model.trust(community)}
 
     # -- on the inference thread ------------------------------------------------------
     def _score(self, texts: list[str], communities: list[str]) -> list[dict[str, float]]:
