@@ -102,7 +102,7 @@ class CommunityLearner:
         key = self._key_for(community)  # once: it is on the scoring path, per post
         if key is None or self.fits[key].weights.shape != np.shape(features)[-1:]:
             return None
-        centre, gain = self.scales.get(key, (0.0, 1.0, 0.0))[:2]
+        centre, gain, _ = self.scales.get(key, (0.0, 1.0, 0.0))
         return centre + gain * (self.fits[key].predict_logit(features, offsets) - centre)
 
     def level(self, community: str) -> float:
@@ -111,8 +111,8 @@ class CommunityLearner:
         key = self._key_for(community)
         if key is None:
             return 0.0
-        scale = self.scales.get(key, ())
-        return scale[0] - scale[2] if len(scale) == 3 else 0.0
+        centre, _, shipped = self.scales.get(key, (0.0, 1.0, 0.0))
+        return centre - shipped
 
     def logit(self, community: str, features: np.ndarray, offset: float) -> Optional[float]:
         """The learnt logit for one post (shipped scale), or None where nothing was learnt."""
@@ -219,7 +219,7 @@ class CommunityLearner:
         h = np.sum((xt @ fit.inv_hessian) * xt, axis=1)
         s = w[own]
         z_loo = z + s * (p - y[own]) * h / np.maximum(1e-6, 1.0 - s * p * (1.0 - p) * h)
-        centre, gain = self.scales.get(community, (0.0, 1.0, 0.0))[:2]
+        centre, gain, _ = self.scales.get(community, (0.0, 1.0, 0.0))
         return off[own], centre + gain * (z_loo - centre), y[own]
 
     def __setstate__(self, state: dict) -> None:

@@ -174,11 +174,11 @@ class ToxicityModel:
     def logits(self, evidence: Evidence, community: str) -> tuple[float, Optional[float], float]:
         """(shipped, learnt or None, final) logits for one post in one community."""
         z_ship = evidence.shipped_logit
-        z_learnt = self.learner.logit(community, evidence.features(), z_ship)
+        key = self.learner.scored_by(community)  # the community, the shared model, or None
+        z_learnt = None if key is None else self.learner.logit(key, evidence.features(), z_ship)
         if z_learnt is None:
             return z_ship, None, z_ship
-        key = self.learner.scored_by(community)  # the community, or the shared model's
-        return z_ship, z_learnt, self.guard.blend(key, z_ship, z_learnt, self.learner.level(community))
+        return z_ship, z_learnt, self.guard.blend(key, z_ship, z_learnt, self.learner.level(key))
 
     def trust(self, community: str) -> float:
         """How far the community's scores follow what was learnt (β of its model)."""
