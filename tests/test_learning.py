@@ -430,6 +430,31 @@ def test_with_enough_labels_the_guard_trusts_a_learner_that_ranks_as_well_though
     assert guard.update("d", 3.0 * z_ship, worse, y) < 0.5
 
 
+def test_a_few_posts_the_learner_was_sure_of_and_wrong_about_do_not_outweigh_the_rest():
+    """Stacking by Brier score: a label costs at most 1, so 4 posts of 80 that the learnt
+    score called certain and the moderators did not cannot hold back a learner that
+    orders the other 76 far better (under log-loss each cost 6 nats and β stayed low)."""
+    from models.combiner import PriorGuard
+    from models.online_auc import roc_auc
+
+    rng = np.random.default_rng(1)
+    signal = rng.normal(size=80)
+    y = (signal + 0.5 * rng.normal(size=80) > 0).astype(int)
+    z_ship = signal + rng.normal(size=80)
+    z_learnt = 1.5 * signal
+    sure = np.argsort(-z_learnt)[:4]
+    y[sure], z_learnt[sure] = 0, 6.0
+    assert roc_auc(y, z_learnt) > roc_auc(y, z_ship) + 0.1
+    stacking_only = PriorGuard(shrinkage=0.0, auc_min_labels=10_000)
+    assert stacking_only.update("c", z_ship, z_learnt, y) >= 0.9
+
+    def log_loss_choice():
+        losses = [np.mean(np.logaddexp(0.0, z) - y * z)
+                  for z in (z_ship + b * (z_learnt - z_ship) for b in PriorGuard.GRID)]
+        return PriorGuard.GRID[int(np.argmin(losses))]
+    assert log_loss_choice() < 0.5  # what this case tells apart
+
+
 def test_labels_that_look_like_coin_flips_earn_no_trust_by_ranking():
     """Where the labels are close to random, every score ranks them near 0.5 and "no
     worse than shipped" holds by noise: the guard then keeps the log-loss stacking."""
