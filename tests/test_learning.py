@@ -160,13 +160,19 @@ def test_old_labels_fade_by_label_time():
 
 
 def test_threshold_policy_target_precision_best_f1_budget_and_never_mute():
-    # reachable: 9 of 10 flags right while catching most toxic posts
-    t = LabelledThreshold(0.8, target_precision=0.9, min_labels=10, min_per_class=3)
+    # reachable and shown: 30 of 33 flags right (0.85 at one standard error's lower end)
+    # while catching most toxic posts; the next cut, 30 of 36, shows only 0.76
     labelled = [(0.95, 1), (0.9, 1), (0.85, 1), (0.8, 1), (0.75, 1), (0.7, 1), (0.65, 1),
                 (0.6, 1), (0.55, 1), (0.5, 0), (0.45, 1), (0.3, 0), (0.2, 0), (0.1, 0)]
-    for i, (s, y) in enumerate(labelled):
+    t = LabelledThreshold(0.8, target_precision=0.8)
+    for i, (s, y) in enumerate(labelled * 3):
         t.observe(str(i), s, bool(y))
     assert (t.mode, t.threshold) == ("target_precision", 0.45)
+    # the same 14 labels once: 10 of 11 right shows only 0.79; 9 of 9 shows 0.90
+    t = LabelledThreshold(0.8, target_precision=0.8, min_labels=10, min_per_class=3)
+    for i, (s, y) in enumerate(labelled):
+        t.observe(str(i), s, bool(y))
+    assert (t.mode, t.threshold) == ("target_precision", 0.55)
     # unreachable (the community's labels are noisy): best F1, not a ratchet to 0.99
     t = LabelledThreshold(0.8, target_precision=0.99, min_labels=10, min_per_class=3)
     for i, (s, y) in enumerate([(0.9, 0), (0.8, 1), (0.7, 0), (0.6, 1), (0.5, 1), (0.4, 0),
@@ -402,10 +408,35 @@ def test_a_precision_target_that_costs_most_of_the_recall_gives_way_to_the_best_
     for i, y in enumerate(labels):
         t.observe(str(i), 1.0 - i / 200, y)
     assert t.mode == "best_f1" and t.threshold <= 1.0 - 90 / 200
-    strict = LabelledThreshold(0.8, target_precision=0.9, min_f1_share=0.0)
+    strict = LabelledThreshold(0.8, target_precision=0.9, min_f1_share=0.0, precision_z=0.0)
     for i, y in enumerate(labels):
         strict.observe(str(i), 1.0 - i / 200, y)
     assert strict.mode == "target_precision" and strict.threshold == pytest.approx(1.0 - 43 / 200)
+
+
+def test_a_precision_target_that_noisy_labels_only_touch_by_chance_is_not_taken():
+    """10 % of labels flipped: precision on them plateaus near 0.9 at every high threshold
+    and touches the 0.9 target by chance; taking that cut loses recall for nothing. The
+    target must be shown (the Wilson bound), so the best F1 is chosen instead."""
+    rng = np.random.default_rng(2)
+    scores = rng.uniform(size=1000)
+    truth = rng.uniform(size=1000) < np.minimum(1.0, 0.6 + scores)
+    taught = truth ^ (rng.uniform(size=1000) < 0.1)
+
+    def f1_share_on_truth(threshold):
+        def f1(cut):
+            flagged = scores >= cut
+            return 2 * (flagged & truth).sum() / (flagged.sum() + truth.sum())
+        return f1(threshold) / max(f1(c) for c in np.linspace(0.0, 1.0, 201))
+
+    touched = LabelledThreshold(0.8, target_precision=0.9, precision_z=0.0)
+    shown = LabelledThreshold(0.8, target_precision=0.9)
+    for i in range(1000):
+        touched.observe(str(i), float(scores[i]), bool(taught[i]))
+        shown.observe(str(i), float(scores[i]), bool(taught[i]))
+    assert touched.mode == "target_precision" and touched.threshold > 0.2  # the case
+    assert shown.mode == "best_f1" and shown.threshold < 0.1
+    assert f1_share_on_truth(shown.threshold) > 0.98 > 0.95 > f1_share_on_truth(touched.threshold)
 
 
 def test_with_enough_labels_the_guard_trusts_a_learner_that_ranks_as_well_though_too_sure():
