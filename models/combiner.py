@@ -28,8 +28,8 @@ the smaller of two limits:
     the shipped score was sure of and the moderators were not, not by how the bulk was
     ordered. (Measured with the commands below: checks outside −0.01 3 → 2 of 180,
     summed shortfall 0.042 → 0.023; on three further seeds, not used to choose it,
-    12 → 9 of 180. Log-loss after a fitted slope and intercept per
-    blend, which ignores calibration altogether, made it 8: too noisy on 50–100 labels.)
+    12 → 9 of 180. Log-loss after a fitted slope and intercept per blend, which ignores
+    calibration altogether, made it 8: too noisy on 50–100 labels.)
   * **non-inferiority by ranking** (from ``auc_min_labels`` labels): the largest ``β``
     whose leave-one-out ROC-AUC is at most ``auc_margin`` below the shipped score's on
     the same labels, and only where the learnt score ranks the labels better than
@@ -46,10 +46,11 @@ the smaller of two limits:
   keeps at the shipped score's (:mod:`models.learner`) and which is too sure for many
   communities: on TweetEval at 500 labels leave-one-out and holdout log-loss both
   bottomed at β 0.9 while both AUCs rose to β 1, and β 0.7–0.85 (log-loss stacking)
-  cost up to 0.02 AUC against the batch model at 500–2,000 labels. Ranking is what a review queue and
-  "never worse than not learning" are about, so once labels are enough to tell (the
-  standard error of an AUC difference on 100 labels is a few hundredths, far above the
-  margin) the guard asks only that learning does not rank the community's labels worse.
+  cost up to 0.02 AUC against the batch model at 500–2,000 labels. Ranking is what a
+  review queue and "never worse than not learning" are about, so once labels are enough
+  to tell (the standard error of an AUC difference on 100 labels is a few hundredths,
+  far above the margin) the guard asks only that learning does not rank the community's
+  labels worse.
 
 - **Shrinkage:** ``n / (n + shrinkage)`` (25) for a community with ``n`` labels, so that
   the first few dozen posts, judged by models fitted on a few dozen labels, score close
@@ -98,6 +99,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from models.logistic_fit import sigmoid
 from models.online_auc import roc_auc
 
 __all__ = ["shipped_logit", "logit", "PriorGuard", "RULE_WEIGHTS", "PROTOTYPE_WEIGHT",
@@ -177,8 +179,7 @@ def _brier(z: np.ndarray, y: np.ndarray) -> float:
     >>> round(_brier(np.array([6.0, -6.0]), np.array([0, 0])), 3)  # one sure miss: ≤ 1/2
     0.498
     """
-    p = 0.5 * (1.0 + np.tanh(0.5 * z))
-    return float(np.mean((p - y) ** 2))
+    return float(np.mean((sigmoid(z) - y) ** 2))
 
 
 class PriorGuard:
@@ -246,7 +247,7 @@ class PriorGuard:
         """
         if not len(y):
             return 0.0
-        p = 0.5 * (1.0 + np.tanh(0.5 * z_ship))
+        p = sigmoid(z_ship)
         spread = math.sqrt(max(float(np.sum(p * (1.0 - p))), 1e-9))
         z = abs(float(np.sum(y) - np.sum(p))) / spread
         if z <= self.level_z:

@@ -48,7 +48,7 @@ from typing import Optional
 import numpy as np
 
 from models.label_buffer import LabelBuffer
-from models.logistic_fit import LogisticFit, fit_logistic
+from models.logistic_fit import LogisticFit, fit_logistic, sigmoid
 
 __all__ = ["CommunityLearner", "SHARED"]
 
@@ -215,7 +215,7 @@ class CommunityLearner:
         own = slice(max(0, n_own - limit), n_own)
         xt = np.hstack([x[own], np.ones((len(y[own]), 1))])
         z = fit.predict_logit(x[own], off[own])
-        p = 0.5 * (1.0 + np.tanh(0.5 * z))
+        p = sigmoid(z)
         h = np.sum((xt @ fit.inv_hessian) * xt, axis=1)
         s = w[own]
         z_loo = z + s * (p - y[own]) * h / np.maximum(1e-6, 1.0 - s * p * (1.0 - p) * h)

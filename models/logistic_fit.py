@@ -33,10 +33,10 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["LogisticFit", "fit_logistic"]
+__all__ = ["LogisticFit", "fit_logistic", "sigmoid"]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow for large |z|
 
 
@@ -58,7 +58,7 @@ class LogisticFit:
             raise ValueError("add_one needs the inverse Hessian of an exact fit")
         xt = np.append(np.asarray(x, np.float64), 1.0)
         theta = np.append(self.weights, self.bias)
-        p = float(_sigmoid(np.array(offset + xt @ theta)))
+        p = float(sigmoid(np.array(offset + xt @ theta)))
         c = weight * p * (1.0 - p)
         u = self.inv_hessian @ xt
         inv = self.inv_hessian - np.outer(u, u) * (c / (1.0 + c * float(xt @ u)))
@@ -95,7 +95,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, penalty: np.ndarray,
     value, it = objective(theta), 0
     for it in range(1, max_iter + 1):
         z = off + xt @ theta
-        p = _sigmoid(z)
+        p = sigmoid(z)
         grad = xt.T @ (s * (p - y)) + lam * theta
         hess = (xt * (s * p * (1.0 - p))[:, None]).T @ xt
         hess[np.diag_indices_from(hess)] += lam
@@ -112,7 +112,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, penalty: np.ndarray,
         if np.max(np.abs(t * step)) < tol:
             break
     z = off + xt @ theta
-    p = _sigmoid(z)
+    p = sigmoid(z)
     hess = (xt * (s * p * (1.0 - p))[:, None]).T @ xt
     hess[np.diag_indices_from(hess)] += lam
     return LogisticFit(theta[:-1].copy(), float(theta[-1]), it, np.linalg.inv(hess))

@@ -123,7 +123,8 @@ def _wilson_lower(hits: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
     """The Wilson score interval's lower end for ``hits`` of ``n``: a precision the labels
     show, not one they touch by chance.
 
-    >>> [round(float(x), 3) for x in _wilson_lower(np.array([9, 90, 900]), np.array([10, 100, 1000]), 1.0)]
+    >>> hits, flags = np.array([9, 90, 900]), np.array([10, 100, 1000])
+    >>> [round(float(x), 3) for x in _wilson_lower(hits, flags, 1.0)]
     [0.766, 0.866, 0.89]
     """
     if z <= 0:
