@@ -161,17 +161,29 @@ def _eval_toxicity(args: argparse.Namespace) -> int:
         return 0
     for result in results:
         _print_toxicity(result)
+    if len(results) > 1 and n_fb:
+        from agents.eval_checks import across_seeds, format_across_seeds
+        print(format_across_seeds(across_seeds(results)))
     return 0
 
 
 def _print_toxicity(result: dict) -> None:
     for key, value in result.items():
-        if key not in ("prequential_auc", "learning_curve"):
+        if key not in ("prequential_auc", "learning_curve", "checks"):
             print(f"{key:<28} {value}")
     if result.get("learning_curve"):
-        print(f"{'labels':>7} {'vigil':>7} {'batch':>7} {'prior':>7} "
-              f"{'vigil_seen':>10} {'prior_seen':>10} {'beta':>5} {'thr':>6}")
+        print(f"{'labels':>7} {'vigil':>7} {'learner':>7} {'batch':>7} {'prior':>7} "
+              f"{'vigil_seen':>10} {'shipped_seen':>12} {'prior_seen':>10} {'beta':>5} "
+              f"{'thr':>6}")
         for p in result["learning_curve"]:
-            print(f"{p['label']:>7} {p['vigil_roc_auc']!s:>7} {p['batch_roc_auc']!s:>7} "
-                  f"{p['prior_roc_auc']!s:>7} {p['vigil_seen_roc_auc']!s:>10} "
-                  f"{p['prior_seen_roc_auc']!s:>10} {p['beta']:>5} {p['threshold']:>6}")
+            print(f"{p['label']:>7} {p['vigil_roc_auc']!s:>7} {p['learner_roc_auc']!s:>7} "
+                  f"{p['batch_roc_auc']!s:>7} {p['prior_roc_auc']!s:>7} "
+                  f"{p['vigil_seen_roc_auc']!s:>10} {p['shipped_seen_roc_auc']!s:>12} "
+                  f"{p['prior_seen_roc_auc']!s:>10} {round(p['beta'], 3):>5} "
+                  f"{p['threshold']:>6}")
+    checks = result.get("checks")
+    if checks:
+        for name in ("vs_batch", "vs_not_learning", "vs_prior"):
+            c = checks[name]
+            misses = ", ".join(f"{m['gap']:+.4f}@{m['label']}" for m in c["misses"]) or "none"
+            print(f"{name:<16} worst {c['worst']}@{c['at']}  below -{checks['margin']}: {misses}")

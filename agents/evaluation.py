@@ -15,8 +15,9 @@ features as the reference — MiniLM embedding + the prior's logit, scikit-learn
 and of the prior; on the labels seen so far, Vigil's prequential AUC, the prior's and
 the as-shipped score's (not learning at all);
 the guard's blend β and the threshold), ``best_f1_after`` (the best F1 any threshold
-reaches on the holdout), ``threshold_mode``, ``flip_fraction`` and ``update_ms`` (mean
-and max time to learn one label). ``--flip-fraction`` flips that share of the feedback
+reaches on the holdout), ``threshold_mode``, ``flip_fraction``, ``update_ms`` (mean
+and max time to learn one label) and ``checks`` (the curve's promises, point by point:
+:mod:`agents.eval_checks`). ``--flip-fraction`` flips that share of the feedback
 labels at random (the holdout keeps the true ones): bad labels must not break learning.
 """
 
@@ -31,6 +32,7 @@ from typing import Optional
 
 import numpy as np
 
+from agents.eval_checks import curve_checks
 from models.embeddings import SentenceEmbedder
 from models.combiner import logit
 from models.toxicity_model import CommunityPolicy, ToxicityModel
@@ -201,6 +203,7 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
         "threshold_after": round(adapted.threshold, 4), "threshold_mode": adapted.mode,
         "target_precision": target_precision,
         "prequential_auc": curve, "learning_curve": learning_curve,
+        "checks": curve_checks(learning_curve),
         "update_ms": {"mean": round(1000 * float(np.mean(costs)), 3),
                       "max": round(1000 * float(np.max(costs)), 3),
                       "refits": model.learner.refits},

@@ -246,6 +246,22 @@ def test_eval_json_and_no_carriage_return_outside_a_terminal(tmp_path, capsys):
     assert "\r" not in err
 
 
+def test_eval_text_prints_each_runs_checks_and_the_summary_over_seeds(tmp_path, capsys):
+    data = labelled_csv(tmp_path / "posts.csv")
+    code, out, err = run(["eval", "toxicity", "--data", str(data), "--positive", "1",
+                          "--no-embeddings", "--feedback-fraction", "0.5", "--seed", "0,1,2"],
+                         capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert sum(line.startswith("vs_not_learning ") for line in lines) == 3
+    table = lines[lines.index(next(l for l in lines if l.startswith("across 3 runs"))):]
+    assert table[1].split() == ["labels", "vs_batch", "vs_not_learning", "vs_prior"]
+    assert [row.split()[0] for row in table[2:]] == ["25", "50", "all", "misses"]
+    # the batch check is counted at every point of every run, the others from 50 labels
+    counts = table[-1].split()
+    assert (counts[2], counts[3], counts[5], counts[6]) == ("of", "9", "of", "6")
+
+
 def test_keys_and_users_json(capsys, monkeypatch):
     code, out, _ = run(["keys", "create", "bot", "--qps", "5", "--json"], capsys)
     created = json.loads(out)

@@ -53,6 +53,12 @@ def test_eval_reports_the_curve_the_batch_reference_and_the_threshold(tmp_path):
                 "prior_seen_roc_auc", "beta", "threshold"} <= set(p)
     assert r["f1_after"] <= r["best_f1_after"]
     assert 0 < r["threshold_after"] < 1
+    # the promises read off the same curve: the worst gap to the batch refit is where it is
+    gaps = [round(p["vigil_roc_auc"] - p["batch_roc_auc"], 4) for p in r["learning_curve"]]
+    assert r["checks"]["vs_batch"]["worst"] == min(gaps)
+    assert r["checks"]["passed"] == (min(gaps) >= -0.01 and all(
+        p["vigil_seen_roc_auc"] - p["shipped_seen_roc_auc"] >= -0.01
+        for p in r["learning_curve"] if p["labels"] >= 50))
     # the rows are separable by their words: learning must beat the shipped score
     assert r["roc_auc_after"] > r["roc_auc_before"]
 
