@@ -1,12 +1,12 @@
-"""Weighted L2 logistic regression with an offset: exact Newton fits and one-label updates.
+"""Weighted L2 logistic regression: exact Newton fits and one-label updates.
 
 Minimises, over weights ``w`` and bias ``b``,
 
     Σ_i s_i · logloss(y_i, offset_i + x_i·w + b)  +  ½ Σ_j λ_j w_j²  +  ½ λ_b b²
 
-``offset`` is the as-shipped score's logit, so with no labels the fit *is* the shipped
-score and every penalty pulls towards "trust the shipped score": a handful of labels
-cannot undo it. :func:`fit_logistic` is the batch estimator (Newton's method to
+``offset`` (optional, 0 by default) is a fixed part of the logit that the penalties pull
+towards; the community learner uses none (the shipped logit is one of its features, see
+:mod:`models.learner`). :func:`fit_logistic` is the batch estimator (Newton's method to
 convergence, warm-started). :meth:`LogisticFit.add_one` folds one more label in with one
 Newton step and a Sherman–Morrison update of the inverse Hessian, O(d²), which is what
 makes a label change the next score at once; the learner refits exactly every so often,

@@ -201,10 +201,11 @@ def test_learner_matches_a_batch_refit_and_costs_do_not_grow():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(400, 6))
     y = (x[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
-    learner = CommunityLearner()  # exact refit every max(8, 4 % of the labels)
+    # exact refit every max(8, 4 % of the labels); no sign constraint, as fit_logistic
+    learner = CommunityLearner(nonnegative=None)
     for i in range(400):
         learner.learn("c", str(i), x[i], 0.0, int(y[i]), time=0.0)
-    batch = fit_logistic(x, y, penalty=np.ones(6), bias_penalty=1.0, offset=np.zeros(400))
+    batch = fit_logistic(x, y, penalty=np.ones(6), bias_penalty=learner.bias_penalty)
     online = learner.fits["c"]
     assert np.allclose(online.weights, batch.weights, rtol=0.03, atol=0.02)
     assert learner.refits <= 60  # most of the 400 labels were one-step updates
@@ -310,8 +311,8 @@ def _taught_learner(n: int, seed: int = 5):
     from models.learner import CommunityLearner
 
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 8))
     offset = 3.0 * rng.normal(size=n)  # the shipped logit: wide, and half wrong here
+    x = np.column_stack([rng.normal(size=(n, 7)), offset])  # and one of the features
     y = (x[:, 0] + 0.3 * offset + rng.normal(size=n) > 0).astype(int)
     learner = CommunityLearner()
     for i in range(n):
@@ -325,9 +326,9 @@ def test_learnt_logits_keep_the_shipped_spread_and_rank_by_the_raw_fit():
     to the shipped logit's spread on the labelled posts, without changing its order."""
     learner, x, offset, _ = _taught_learner(120)
     fit = learner.fits["c"]
-    raw_logits = fit.predict_logit(x, offset)
+    raw_logits = fit.predict_logit(x)
     scaled = learner.predict("c", x, offset)
-    assert np.std(scaled) == pytest.approx(np.std(offset), rel=1e-9)
+    assert np.std(scaled) == pytest.approx(np.std(offset), rel=1e-6)  # float32 features
     assert abs(np.std(raw_logits) - np.std(offset)) > 0.02 * np.std(offset)  # it did rescale
     assert (np.argsort(scaled) == np.argsort(raw_logits)).all()
     assert learner.logit("c", x[0], float(offset[0])) == pytest.approx(scaled[0])
@@ -335,6 +336,40 @@ def test_learnt_logits_keep_the_shipped_spread_and_rank_by_the_raw_fit():
     # the level the guard weighs apart: the learnt mean over the labelled posts, less the shipped
     assert learner.level("c") == pytest.approx(np.mean(scaled) - np.mean(offset))
     assert learner.level("elsewhere") == 0.0
+
+
+def test_a_few_contrary_labels_cannot_turn_the_shipped_score_upside_down():
+    """The shipped logit (the last feature) never gets a negative weight: 25 first labels
+    that all contradict it leave it out of the fit rather than inverting it, and labels
+    that agree with it bring it back."""
+    from models.learner import CommunityLearner
+
+    rng = np.random.default_rng(7)
+    shipped = 3.0 * rng.normal(size=125)
+    x = np.column_stack([0.3 * rng.normal(size=(125, 5)), shipped])
+    contrary = (shipped[:25] < 0).astype(int)
+    learner, free = CommunityLearner(), CommunityLearner(nonnegative=None)
+    for i in range(25):
+        for m in (learner, free):
+            m.learn("c", str(i), x[i], float(shipped[i]), int(contrary[i]), time=0.0)
+    assert free.fits["c"].weights[-1] < -0.5  # what the sign constraint prevents
+    assert np.corrcoef(free.predict("c", x[:25]), shipped[:25])[0, 1] < -0.9
+    assert learner.fits["c"].weights[-1] == 0.0 and "c" in learner._clamped
+    assert abs(np.corrcoef(learner.predict("c", x[:25]), shipped[:25])[0, 1]) < 0.6
+    # its leave-one-out evidence is that of the fit without the feature
+    _, loo, _ = learner.leave_one_out("c")
+    xs, y, _, w, n = learner._training_set("c")
+    centre, gain, _ = learner.scales["c"]
+    held = xs.copy()
+    held[:, -1] = 0.0
+    exact = [centre + gain * (learner._fit(held[np.arange(n) != k], y[np.arange(n) != k],
+                                           w[np.arange(n) != k]).predict_logit(held[k]) - centre)
+             for k in range(n)]
+    assert np.corrcoef(loo, exact)[0, 1] > 0.99
+    for i in range(25, 125):  # moderators who agree with the shipped score
+        learner.learn("c", str(i), x[i], float(shipped[i]),
+                      int(shipped[i] + rng.normal() > 0), time=0.0)
+    assert learner.fits["c"].weights[-1] > 0.3 and "c" not in learner._clamped
 
 
 def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
@@ -345,8 +380,8 @@ def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
     exact = []
     for k in range(n):
         keep = np.arange(n) != k
-        fit = learner._fit(x[keep], y[keep], off[keep], w[keep])
-        exact.append(centre + gain * (fit.predict_logit(x[k], off[k]) - centre))
+        fit = learner._fit(x[keep], y[keep], w[keep])
+        exact.append(centre + gain * (fit.predict_logit(x[k]) - centre))
     exact = np.array(exact)
     # one Newton step from the full optimum: close, not exact, for an influential label
     assert np.median(np.abs(loo - exact)) < 0.01 * np.std(exact)
