@@ -52,11 +52,15 @@ the smaller of two limits:
   far above the margin) the guard asks only that learning does not rank the community's
   labels worse.
 
-- **Shrinkage:** ``n / (n + shrinkage)`` (25) for a community with ``n`` labels, so that
-  the first few dozen posts, judged by models fitted on a few dozen labels, score close
-  to the shipped score whatever the evidence says. (50 was tried: on the first 50
-  noisy labels it helped two TweetEval seeds of three by 0.008 and 0.016, but a community
-  whose moderators had said "fine here" 28 times still had its banter flagged.)
+- **Shrinkage:** ``β`` is at most ``n / (n + beta_shrinkage)`` (50) for a community with
+  ``n`` labels, so that the first few dozen posts, judged by models fitted on a few dozen
+  labels, score close to the shipped score whatever the evidence says. Why 50: with 25,
+  the 10 %-flipped TweetEval runs whose first 50 labels were adversarial trusted a
+  learner fitted on them by up to 0.5 and ranked those labels 0.057 worse than the
+  shipped score; with 50, 0.035 worse, and over 6 seeds × clean/flipped on three sets
+  the checks of issue 14 more than 0.01 short fell 22 → 21 with none new. The level's
+  share (below) keeps ``shrinkage`` (25): at 50 a community whose moderators had said
+  "fine here" 28 times still had its banter flagged.
 
 **The level, apart from the reordering.** The learnt logit's mean over the labelled posts
 less the shipped one's (:meth:`~models.learner.CommunityLearner.level`: the community's
@@ -83,7 +87,7 @@ successive models, the earliest fitted on a handful of labels. A community whose
 moderators only ever say "fine here" is handled by the stacking, which needs no second
 class.
 
->>> guard = PriorGuard(min_labels=4, shrinkage=4)
+>>> guard = PriorGuard(min_labels=4, beta_shrinkage=4)
 >>> guard.beta("r/x")
 0.0
 >>> guard.update("r/x", [0.1, 0.5, 0.2, 0.4], [2.0, -2.0, 1.5, -1.0], [1, 0, 1, 0])
@@ -189,10 +193,11 @@ class PriorGuard:
     GRID = tuple(round(float(b), 2) for b in np.linspace(0.0, 1.0, 21))
 
     def __init__(self, min_labels: int = 10, shrinkage: float = 25.0,
-                 auc_min_labels: int = 200, auc_margin: float = 0.005,
+                 beta_shrinkage: float = 50.0, auc_min_labels: int = 200, auc_margin: float = 0.005,
                  signal_z: float = 3.0, level_z: float = 3.0):
         self.min_labels = min_labels
         self.shrinkage = shrinkage
+        self.beta_shrinkage = beta_shrinkage
         self.auc_min_labels = auc_min_labels
         self.auc_margin = auc_margin
         self.signal_z = signal_z
@@ -207,7 +212,7 @@ class PriorGuard:
 
     def beta(self, community: str) -> float:
         n = self._labels.get(community, 0)
-        return min(self.selected(community), n / (n + self.shrinkage) if n else 0.0)
+        return min(self.selected(community), n / (n + self.beta_shrinkage) if n else 0.0)
 
     def level_weight(self, community: str) -> float:
         """The share of the learnt level the community's scores carry (:meth:`level_share`)."""
@@ -274,6 +279,7 @@ class PriorGuard:
         # A checkpoint from the AUC-grid guard has no label counts: β is 0 (the shipped
         # score) until the community's next label re-evaluates it.
         state.setdefault("shrinkage", 25.0)
+        state.setdefault("beta_shrinkage", 50.0)
         state.setdefault("auc_min_labels", 200)
         state.setdefault("auc_margin", 0.005)
         state.setdefault("signal_z", 3.0)

@@ -128,7 +128,7 @@ def test_a_community_without_labels_follows_the_shared_model_once_three_have_tau
     assert two.toxicity == shipped.toxicity and model.trust("r/new") == 0.0
     teach("r/sludge")
     three = model.score_batch([banter], ["r/new"])[0]
-    assert model.trust("r/new") >= 0.5
+    assert model.trust("r/new") > 0.4  # 43 labels, shrunk by 43 / (43 + 50)
     assert not three.flagged and three.toxicity < shipped.toxicity - 0.3
     assert "trusted" in three.explanation[0]
     # the communities that taught keep their own models
@@ -327,12 +327,12 @@ def test_learnt_logits_keep_the_shipped_spread_and_rank_by_the_raw_fit():
     learner, x, offset, _ = _taught_learner(120)
     fit = learner.fits["c"]
     raw_logits = fit.predict_logit(x)
-    scaled = learner.predict("c", x, offset)
+    scaled = learner.predict("c", x)
     assert np.std(scaled) == pytest.approx(np.std(offset), rel=1e-6)  # float32 features
     assert abs(np.std(raw_logits) - np.std(offset)) > 0.02 * np.std(offset)  # it did rescale
     assert (np.argsort(scaled) == np.argsort(raw_logits)).all()
-    assert learner.logit("c", x[0], float(offset[0])) == pytest.approx(scaled[0])
-    assert learner.predict("elsewhere", x, offset) is None
+    assert learner.logit("c", x[0]) == pytest.approx(scaled[0])
+    assert learner.predict("elsewhere", x) is None
     # the level the guard weighs apart: the learnt mean over the labelled posts, less the shipped
     assert learner.level("c") == pytest.approx(np.mean(scaled) - np.mean(offset))
     assert learner.level("elsewhere") == 0.0
@@ -393,7 +393,7 @@ def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
 def test_the_guard_shrinks_towards_the_shipped_score_while_labels_are_few():
     from models.combiner import PriorGuard
 
-    guard = PriorGuard(min_labels=4, shrinkage=50)
+    guard = PriorGuard(min_labels=4, beta_shrinkage=50)
     good = ([0.1, 0.5, 0.2, 0.4] * 5, [2.0, -2.0, 1.5, -1.0] * 5, [1, 0, 1, 0] * 5)
     assert guard.update("r/x", *good) == 1.0  # leave-one-out says learning ranks better
     assert guard.beta("r/x") == pytest.approx(20 / 70)  # ... but 20 labels move it 2/7
@@ -410,7 +410,7 @@ def test_the_learnt_level_moves_scores_only_where_the_labels_show_it():
     far beyond chance ("fine here" to posts the shipped score calls toxic) must."""
     from models.combiner import PriorGuard
 
-    guard = PriorGuard(min_labels=4, shrinkage=4)
+    guard = PriorGuard(min_labels=4, shrinkage=4, beta_shrinkage=4)
     rng = np.random.default_rng(3)
     z_ship = rng.normal(0.0, 1.5, 200)
     p_ship = 1.0 / (1.0 + np.exp(-z_ship))
@@ -511,7 +511,7 @@ def test_a_few_posts_the_learner_was_sure_of_and_wrong_about_do_not_outweigh_the
     sure = np.argsort(-z_learnt)[:4]
     y[sure], z_learnt[sure] = 0, 6.0
     assert roc_auc(y, z_learnt) > roc_auc(y, z_ship) + 0.1
-    stacking_only = PriorGuard(shrinkage=0.0, auc_min_labels=10_000)
+    stacking_only = PriorGuard(beta_shrinkage=0.0, auc_min_labels=10_000)
     assert stacking_only.update("c", z_ship, z_learnt, y) >= 0.9
 
     def log_loss_choice():
