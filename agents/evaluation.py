@@ -151,7 +151,7 @@ def evaluate_toxicity(path: Path, *, text_col: str, label_col: str, positive: se
     h_feats, h_ship, h_y = feats[holdout], z_ship[holdout], y[holdout]
 
     def holdout_scores() -> tuple[np.ndarray, np.ndarray]:
-        learnt = model.learner.predict(COMMUNITY, h_feats, h_ship)
+        learnt = model.learner.predict(COMMUNITY, h_feats)
         if learnt is None:
             return h_ship, h_ship
         level = model.learner.level(COMMUNITY)

@@ -14,7 +14,7 @@ fit of the labels on it has slope 0.15–0.35), and an offset must be unlearnt l
 label: at 50 labels that learner trailed the batch reference by 0.013 holdout AUC on
 average over 6 seeds (worst 0.068), where the free coefficient leads it by 0.017
 (worst +0.015; TweetEval train, ``/tmp`` probe, stop 41). The shipped logit passed to
-:meth:`learn` and :meth:`predict` is kept beside the features for what is the shipped
+:meth:`learn` is kept beside the features for what is the shipped
 score's: the spread scores are rescaled to, the level the guard weighs, and the
 reference of the leave-one-out evidence. The bias is barely penalised
 (``bias_penalty`` 0.01), as in the batch reference: a penalised bias is paid for by
@@ -45,14 +45,14 @@ the shipped score alone.
 >>> import numpy as np
 >>> learner = CommunityLearner(penalty=0.1)
 >>> rude, kind = np.eye(4)[0], np.eye(4)[1]
->>> learner.logit("r/x", rude, 0.0) is None
+>>> learner.logit("r/x", rude) is None
 True
 >>> for i in range(10):
 ...     learner.learn("r/x", f"r{i}", rude, 0.0, 1, time=0.0)
 ...     learner.learn("r/x", f"k{i}", kind, 0.0, 0, time=0.0)
->>> learner.logit("r/x", rude, 0.0) > 1 > -1 > learner.logit("r/x", kind, 0.0)
+>>> learner.logit("r/x", rude) > 1 > -1 > learner.logit("r/x", kind)
 True
->>> learner.logit("r/other", rude, 0.0) is None  # one community's labels: not shared yet
+>>> learner.logit("r/other", rude) is None  # one community's labels: not shared yet
 True
 """
 
@@ -114,10 +114,9 @@ class CommunityLearner:
         key = self._key_for(community)
         return None if key is None else self.fits[key]
 
-    def predict(self, community: str, features: np.ndarray, shipped=None) -> Optional[np.ndarray]:
+    def predict(self, community: str, features: np.ndarray) -> Optional[np.ndarray]:
         """Learnt logits on the shipped scale, ``centre + gain·(raw − centre)``, for a
-        batch (n, d) or one post (d,); None where nothing was learnt for the community.
-        ``shipped`` (the posts' shipped logits) is not needed: it is among the features."""
+        batch (n, d) or one post (d,); None where nothing was learnt for the community."""
         key = self._key_for(community)  # once: it is on the scoring path, per post
         if key is None or self.fits[key].weights.shape != np.shape(features)[-1:]:
             return None
@@ -133,9 +132,9 @@ class CommunityLearner:
         centre, _, shipped = self.scales.get(key, (0.0, 1.0, 0.0))
         return centre - shipped
 
-    def logit(self, community: str, features: np.ndarray, shipped: float = 0.0) -> Optional[float]:
+    def logit(self, community: str, features: np.ndarray) -> Optional[float]:
         """The learnt logit for one post (shipped scale), or None where nothing was learnt."""
-        z = self.predict(community, features, shipped)
+        z = self.predict(community, features)
         return None if z is None else float(z)
 
     @staticmethod

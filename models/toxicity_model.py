@@ -175,7 +175,7 @@ class ToxicityModel:
         """(shipped, learnt or None, final) logits for one post in one community."""
         z_ship = evidence.shipped_logit
         key = self.learner.scored_by(community)  # the community, the shared model, or None
-        z_learnt = None if key is None else self.learner.logit(key, evidence.features(), z_ship)
+        z_learnt = None if key is None else self.learner.logit(key, evidence.features())
         if z_learnt is None:
             return z_ship, None, z_ship
         return z_ship, z_learnt, self.guard.blend(key, z_ship, z_learnt, self.learner.level(key))
