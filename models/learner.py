@@ -160,7 +160,7 @@ class CommunityLearner:
                 or fit.weights.shape != np.shape(features)):
             self.refit(community)
         else:
-            self.fits[community] = fit = fit.add_one(self._design(community, features), 0.0,
+            self.fits[community] = fit = fit.add_one(self._design(community, features),
                                                      float(label))
             self._pending[community] = pending
             if self.nonnegative is not None and fit.weights[self.nonnegative] < 0:
