@@ -3,8 +3,8 @@
     .venv/bin/python bench/learning_cost.py [--labels 50000] [--communities 1 20] [--json]
 
 Synthetic labelled posts with Vigil's feature shape (a unit 384-d embedding plus the
-shipped logit; labels from a hidden linear rule with noise) are learnt one at a time by :class:`CommunityLearner`,
-as the feedback task does, with the guard's leave-one-out evidence where
+shipped logit; labels from a hidden linear rule with noise) are learnt one at a time by
+:class:`CommunityLearner`, as the feedback task does, with the guard's leave-one-out evidence where
 ToxicityModel.learn runs it (the community's, and the shared model's at its refits).
 Reported per window of labels: mean and max milliseconds per label, and the exact
 refits done. The buffer bounds the work, so the cost at 50,000 labels is the cost at the

@@ -193,8 +193,8 @@ class PriorGuard:
     GRID = tuple(round(float(b), 2) for b in np.linspace(0.0, 1.0, 21))
 
     def __init__(self, min_labels: int = 10, shrinkage: float = 25.0,
-                 beta_shrinkage: float = 50.0, auc_min_labels: int = 200, auc_margin: float = 0.005,
-                 signal_z: float = 3.0, level_z: float = 3.0):
+                 beta_shrinkage: float = 50.0, auc_min_labels: int = 200,
+                 auc_margin: float = 0.005, signal_z: float = 3.0, level_z: float = 3.0):
         self.min_labels = min_labels
         self.shrinkage = shrinkage
         self.beta_shrinkage = beta_shrinkage

@@ -8,18 +8,18 @@ for banter cannot leak into another at full strength.
 **What it fits.** A penalised logistic regression on the post's features
 (:meth:`~models.toxicity_model.Evidence.features`: the embedding and the shipped logit),
 from zero, as the batch reference does: the shipped logit gets a free coefficient like
-any feature, only never a negative one (:meth:`refit`). It used to be the fit's offset, with a correction penalised towards it;
-but the shipped logit is several times too sure on some communities (on TweetEval a
-fit of the labels on it has slope 0.15–0.35), and an offset must be unlearnt label by
-label: at 50 labels that learner trailed the batch reference by 0.013 holdout AUC on
-average over 6 seeds (worst 0.068), where the free coefficient leads it by 0.017
-(worst +0.015; TweetEval train, ``/tmp`` probe, stop 41). The shipped logit passed to
-:meth:`learn` is kept beside the features for what is the shipped
-score's: the spread scores are rescaled to, the level the guard weighs, and the
-reference of the leave-one-out evidence. The bias is barely penalised
-(``bias_penalty`` 0.01), as in the batch reference: a penalised bias is paid for by
-tilting the weights towards the base rate, which cost 0.002–0.004 AUC at 25–100
-labels; 0.01 still keeps it finite for a community that only ever says "fine here".
+any feature, only never a negative one (:meth:`refit`). It used to be the fit's offset,
+with a correction penalised towards it; but the shipped logit is several times too sure
+on some communities (on TweetEval a fit of the labels on it has slope 0.15–0.35), and an
+offset must be unlearnt label by label: at 50 labels that learner trailed the batch
+reference by 0.013 holdout AUC on average over 6 seeds (worst 0.068), where the free
+coefficient leads it by 0.017 (worst +0.015; TweetEval train, ``/tmp`` probe, stop 41).
+The shipped logit passed to :meth:`learn` is kept beside the features for what is the
+shipped score's: the spread scores are rescaled to, the level the guard weighs, and the
+reference of the leave-one-out evidence. The bias is barely penalised (``bias_penalty``
+0.01), as in the batch reference: a penalised bias is paid for by tilting the weights
+towards the base rate, which cost 0.002–0.004 AUC at 25–100 labels; 0.01 still keeps it
+finite for a community that only ever says "fine here".
 
 Why this is as good as a batch fit: it *is* the batch fit. After a label the model is
 updated at once by one Newton step (O(d²), ~1 ms), and refitted to convergence on the
