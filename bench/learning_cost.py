@@ -4,7 +4,7 @@
 
 Synthetic labelled posts with Vigil's feature shape (a unit 384-d embedding plus the
 shipped logit; labels from a hidden linear rule with noise) are learnt one at a time by
-:class:`CommunityLearner`, as the feedback task does, with the guard's leave-one-out evidence where
+:class:`CommunityLearner`, as the feedback task does, with the guard's out-of-sample evidence where
 ToxicityModel.learn runs it (the community's, and the shared model's at its refits).
 Reported per window of labels: mean and max milliseconds per label, and the exact
 refits done. The buffer bounds the work, so the cost at 50,000 labels is the cost at the
@@ -48,13 +48,13 @@ def run(labels: int, communities: int, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         refits, shared = learner.refits, learner.fits.get(SHARED)
         learner.learn(community, f"p{i}", x, float(x[-1]), y, time=float(i))
-        # what ToxicityModel.learn adds: the guard's leave-one-out evidence, every label while a
+        # what ToxicityModel.learn adds: the guard's out-of-sample evidence, every label while a
         # community has fewer than 100 and at each exact refit after that; the shared model's
         # at each of its refits
         if learner.buffer.count(community) < 100 or learner.refits != refits:
-            learner.leave_one_out(community)
+            learner.out_of_sample(community)
         if learner.fits.get(SHARED) is not shared:
-            learner.leave_one_out(SHARED)
+            learner.out_of_sample(SHARED)
         costs.append(time.perf_counter() - t0)
         if i in marks:
             c = np.array(costs) * 1000

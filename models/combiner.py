@@ -11,16 +11,18 @@ benchmarks; nothing is trained here.
 :mod:`models.learner`) is blended in, ``z = z_ship + β·(z_learnt − z_ship)``, with ``β``
 the smaller of two limits:
 
-- **Evidence, out of sample.** Each label's *approximate leave-one-out* logit
-  (:meth:`~models.learner.CommunityLearner.leave_one_out`: what a model fitted without
-  that label would have said of it, one pass over the fit's inverse Hessian) is set
-  against the shipped logit of the same post, and ``β`` in {0, 0.05, …, 1} is chosen on
-  them by two rules:
+- **Evidence, out of sample.** Each label's *out-of-sample* logit
+  (:meth:`~models.learner.CommunityLearner.out_of_sample`: what a model fitted without
+  that label would have said of it, one pass over the fit's inverse Hessian; from 50
+  labels without it and one label of the other class, averaged over those, so that
+  holding a label out does not tilt the model against its class, see
+  :mod:`models.out_of_sample`) is set against the shipped logit of the same post, and
+  ``β`` in {0, 0.05, …, 1} is chosen on them by two rules:
 
   * **stacking by Brier score** (always): the blend whose mean squared error of
     probabilities is lowest, ties staying shipped; a stacked regression with one
     coefficient, bounded to [0, 1], so fitted on 50 labels it is still one number, not
-    noise. Bad labels (flipped at random) make the leave-one-out logits worse than the
+    noise. Bad labels (flipped at random) make the out-of-sample logits worse than the
     shipped ones and ``β`` falls back towards 0. Why Brier, not log-loss: both are
     proper, but a label costs at most 1 under Brier and up to 6 nats under log-loss, and
     the shipped logit is far too sure on some communities (on TweetEval a logistic fit
@@ -31,7 +33,7 @@ the smaller of two limits:
     12 → 9 of 180. Log-loss after a fitted slope and intercept per blend, which ignores
     calibration altogether, made it 8: too noisy on 50–100 labels.)
   * **non-inferiority by ranking** (from ``auc_min_labels`` labels): the largest ``β``
-    whose leave-one-out ROC-AUC is at most ``auc_margin`` below the shipped score's on
+    whose out-of-sample ROC-AUC is at most ``auc_margin`` below the shipped score's on
     the same labels, and only where the learnt score ranks the labels better than
     chance by ``signal_z`` (3) standard errors. ``β`` is the larger of the two. (Labels
     close to coin flips, 45 % flipped at random, rank *every* score near 0.5, so "no
@@ -39,12 +41,12 @@ the smaller of two limits:
     to 0.57 and 0.58 against 0.66 shipped; with the signal test it stays at 0.64–0.68,
     as with the stacking alone. Measured again with today's shipped score, TweetEval
     seeds 0 and 1: 0.636 and 0.692 against 0.685 and 0.692 shipped; the stacking still
-    finds β ≈ 0.5 on labels that are 90 % noise, where leave-one-out evidence on 2,700
+    finds β ≈ 0.5 on labels that are 90 % noise, where out-of-sample evidence on 2,700
     of them is unbiased but too weak to tell.)
 
   Why both: the stacking also charges for the learnt logit's spread, which the learner
   keeps at the shipped score's (:mod:`models.learner`) and which is too sure for many
-  communities: on TweetEval at 500 labels leave-one-out and holdout log-loss both
+  communities: on TweetEval at 500 labels out-of-sample and holdout log-loss both
   bottomed at β 0.9 while both AUCs rose to β 1, and β 0.7–0.85 (log-loss stacking)
   cost up to 0.02 AUC against the batch model at 500–2,000 labels. Ranking is what a
   review queue and "never worse than not learning" are about, so once labels are enough
@@ -207,7 +209,7 @@ class PriorGuard:
         self._level: dict[str, float] = {}
 
     def selected(self, community: str) -> float:
-        """The blend the leave-one-out evidence chose, before shrinkage."""
+        """The blend the out-of-sample evidence chose, before shrinkage."""
         return self._beta.get(community, 0.0)
 
     def beta(self, community: str) -> float:

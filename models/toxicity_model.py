@@ -11,7 +11,7 @@ As shipped (no labels yet) the score is the shipped logit (:mod:`models.combiner
 Each label a community's moderators give is (1) recorded with the score the post had
 before it (the threshold's labelled, out-of-sample scores), then (2) learnt by the
 community's logistic regression (:mod:`models.learner`). The guard blends the learnt
-score in only as far as leave-one-out evidence on the community's labels says it ranks better
+score in only as far as out-of-sample evidence on the community's labels says it ranks better
 than the shipped one. :meth:`snapshot` / :meth:`restore` carry the learnt state across restarts.
 """
 
@@ -269,16 +269,16 @@ class ToxicityModel:
         shared = self.learner.fits.get(SHARED)
         self.learner.learn(community, key, evidence.features(), z_ship, int(bool(toxic)), time)
         self.labels_learned += self.learner.n_learned - n
-        # The guard's evidence: leave-one-out logits, after every label while the
+        # The guard's evidence: out-of-sample logits, after every label while the
         # community has few (where each label moves the model most) and at each exact
-        # refit after that (one O(n·d²) pass, bounded by the buffer like the refit).
+        # refit after that (a few O(n·d²) products, bounded by the buffer like the refit).
         if self.learner.buffer.count(community) < self.cv_every_label_below or \
                 self.learner.refits != refits:
-            self.guard.update(community, *self.learner.leave_one_out(community),
+            self.guard.update(community, *self.learner.out_of_sample(community),
                               level=self.learner.level(community))
         if self.learner.fits.get(SHARED) is not shared:  # refitted: its own evidence, over
             # every community's labels, sets how far communities without labels follow it
-            self.guard.update(SHARED, *self.learner.leave_one_out(SHARED),
+            self.guard.update(SHARED, *self.learner.out_of_sample(SHARED),
                               level=self.learner.level(SHARED))
         return before
 

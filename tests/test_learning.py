@@ -356,8 +356,9 @@ def test_a_few_contrary_labels_cannot_turn_the_shipped_score_upside_down():
     assert np.corrcoef(free.predict("c", x[:25]), shipped[:25])[0, 1] < -0.9
     assert learner.fits["c"].weights[-1] == 0.0 and "c" in learner._clamped
     assert abs(np.corrcoef(learner.predict("c", x[:25]), shipped[:25])[0, 1]) < 0.6
-    # its leave-one-out evidence is that of the fit without the feature
-    _, loo, _ = learner.leave_one_out("c")
+    # its out-of-sample evidence (25 labels: each left out alone) is that of the fit
+    # without the feature
+    _, loo, _ = learner.out_of_sample("c")
     xs, y, _, w, n = learner._training_set("c")
     centre, gain, _ = learner.scales["c"]
     held = xs.copy()
@@ -372,22 +373,78 @@ def test_a_few_contrary_labels_cannot_turn_the_shipped_score_upside_down():
     assert learner.fits["c"].weights[-1] > 0.3 and "c" not in learner._clamped
 
 
-def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
-    learner, *_ = _taught_learner(60)
-    ship, loo, labels = learner.leave_one_out("c")
-    x, y, off, w, n = learner._training_set("c")
+def _exact_held_out(learner, held_out):
+    """Logits of exact refits without the labels each entry of ``held_out`` names, on the
+    shipped scale: ``held_out`` maps a label's index to the index sets to leave out."""
+    x, y, _, w, n = learner._training_set("c")
+    x = learner._design("c", x)  # as the fit sees them (the shipped logit left out if clamped)
     centre, gain, _ = learner.scales["c"]
     exact = []
     for k in range(n):
-        keep = np.arange(n) != k
-        fit = learner._fit(x[keep], y[keep], w[keep])
-        exact.append(centre + gain * (fit.predict_logit(x[k]) - centre))
-    exact = np.array(exact)
+        logits = []
+        for drop in held_out(k, y[:n]):
+            keep = np.ones(len(y), bool)
+            keep[list(drop)] = False
+            logits.append(learner._fit(x[keep], y[keep], w[keep]).predict_logit(x[k]))
+        exact.append(centre + gain * (float(np.mean(logits)) - centre))
+    return np.array(exact)
+
+
+def test_leave_one_out_evidence_matches_exact_refits_without_each_label():
+    learner, *_ = _taught_learner(60)
+    learner.pair_out_from = 10**9  # every label held out alone
+    ship, loo, labels = learner.out_of_sample("c")
+    x, y, off, w, n = learner._training_set("c")
+    exact = _exact_held_out(learner, lambda k, y: [[k]])
     # one Newton step from the full optimum: close, not exact, for an influential label
     assert np.median(np.abs(loo - exact)) < 0.01 * np.std(exact)
     assert np.abs(loo - exact).max() < 0.1 * np.std(exact)
     assert np.corrcoef(loo, exact)[0, 1] > 0.999
     assert np.array_equal(labels, y) and np.array_equal(ship, off)
+
+
+def test_pair_out_evidence_matches_exact_refits_without_each_label_and_a_partner():
+    """From ``pair_out_from`` labels each label is held out with one of the other class,
+    averaged over the partners: the same evidence as that many exact refits."""
+    learner, *_ = _taught_learner(40)
+    learner.pair_out_from = 40
+    _, lpo, labels = learner.out_of_sample("c")
+    exact = _exact_held_out(
+        learner, lambda k, y: [[k, j] for j in np.flatnonzero(y != y[k])])
+    assert np.median(np.abs(lpo - exact)) < 0.02 * np.std(exact)
+    assert np.corrcoef(lpo, exact)[0, 1] > 0.999
+    learner.pair_out_from = 41  # one label short: held out alone, a different answer
+    assert not np.allclose(learner.out_of_sample("c")[1], lpo)
+
+
+def test_pair_out_evidence_is_not_biased_against_the_learner_by_the_class_balance():
+    """Labels that no feature predicts: any held-out evidence should rank them at chance.
+    Held out alone, each toxic label is scored by a model that saw one toxic label fewer
+    than the community has, each "fine" one by a model that saw one more, so the learnt
+    score ranks its own labels well below chance and the guard would think learning
+    harmful; held out in pairs of one of each class, the balance stays and so does
+    chance."""
+    from models.learner import CommunityLearner
+    from models.online_auc import roc_auc
+
+    alone, pairs = [], []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        # unit-length 384-d rows like MiniLM's, and a wide shipped logit as the last feature
+        embedding = rng.normal(size=(40, 384))
+        embedding /= np.linalg.norm(embedding, axis=1, keepdims=True)
+        shipped = 3.0 * rng.normal(size=40)
+        x = np.column_stack([embedding, shipped])
+        y = rng.integers(0, 2, size=40)
+        for out, from_ in ((alone, 10**9), (pairs, 0)):
+            learner = CommunityLearner(pair_out_from=from_)
+            for i in range(40):
+                learner.learn("c", str(i), x[i], float(shipped[i]), int(y[i]), time=0.0)
+            _, z, labels = learner.out_of_sample("c")
+            out.append(roc_auc(labels, z))
+    assert np.mean(alone) < 0.4  # the bias: far below chance (0.32 here)
+    assert np.mean(pairs) > np.mean(alone) + 0.1
+    assert abs(np.mean(pairs) - 0.5) < 0.08
 
 
 def test_the_guard_shrinks_towards_the_shipped_score_while_labels_are_few():
