@@ -4,8 +4,9 @@
 
 Synthetic labelled posts with Vigil's feature shape (a unit 384-d embedding plus the
 shipped logit; labels from a hidden linear rule with noise) are learnt one at a time by
-:class:`CommunityLearner`, as the feedback task does, with the guard's out-of-sample evidence where
-ToxicityModel.learn runs it (the community's, and the shared model's at its refits).
+:class:`CommunityLearner`, as the feedback task does, with the guard's out-of-sample
+evidence where ToxicityModel.learn runs it (the community's, and the shared model's at
+its refits).
 Reported per window of labels: mean and max milliseconds per label, and the exact
 refits done. The buffer bounds the work, so the cost at 50,000 labels is the cost at the
 buffer's size; the ratio last/first-full-buffer window says so. A bare reference in the

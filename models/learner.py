@@ -248,9 +248,9 @@ class CommunityLearner:
         50 labels keep that pessimism on purpose: it is what holds a community's first
         scores at the shipped ones while its labels are too few to judge (pairs from
         the first label: 16 checks short over the three sets against 14, with three
-        more of "never worse than not learning", at 50 labels). Why not k-fold: each fold's model is fitted on a fifth fewer
-        labels, and five refits cost seconds at a full buffer where this costs a few
-        O(n·d²) products."""
+        more of "never worse than not learning", at 50 labels). Why not k-fold: each
+        fold's model is fitted on a fifth fewer labels, and five refits cost seconds at
+        a full buffer where this costs a few O(n·d²) products."""
         empty = np.empty(0), np.empty(0), np.empty(0)
         data = self._training_set(community)
         if data is None:

@@ -374,8 +374,8 @@ def test_a_few_contrary_labels_cannot_turn_the_shipped_score_upside_down():
 
 
 def _exact_held_out(learner, held_out):
-    """Logits of exact refits without the labels each entry of ``held_out`` names, on the
-    shipped scale: ``held_out`` maps a label's index to the index sets to leave out."""
+    """Per label, the mean logit (shipped scale) of exact refits without each index set
+    ``held_out(k, labels)`` returns for label ``k``."""
     x, y, _, w, n = learner._training_set("c")
     x = learner._design("c", x)  # as the fit sees them (the shipped logit left out if clamped)
     centre, gain, _ = learner.scales["c"]
@@ -409,6 +409,7 @@ def test_pair_out_evidence_matches_exact_refits_without_each_label_and_a_partner
     learner, *_ = _taught_learner(40)
     learner.pair_out_from = 40
     _, lpo, labels = learner.out_of_sample("c")
+    assert np.array_equal(labels, learner._training_set("c")[1])
     exact = _exact_held_out(
         learner, lambda k, y: [[k, j] for j in np.flatnonzero(y != y[k])])
     assert np.median(np.abs(lpo - exact)) < 0.02 * np.std(exact)
