@@ -491,6 +491,63 @@ def test_the_learnt_level_moves_scores_only_where_the_labels_show_it():
     assert restored.blend("metal", 3.0, -3.0, -6.0) == guard.blend("metal", 3.0, -3.0, -6.0)
 
 
+def test_a_learner_shown_to_rank_better_out_of_sample_is_trusted_in_full():
+    """Shrinkage holds a community's first hundred scores part way to the shipped ones
+    (100 labels: at most 2/3) whatever the evidence; where the learnt score ranks the
+    labels better out of sample by a paired test, the shrinkage has done its job and β
+    is 1. A gain the labels cannot tell from noise stays shrunk, and so does a learnt
+    score no better than chance, however much worse the shipped one looks."""
+    from models.combiner import PriorGuard
+
+    rng = np.random.default_rng(4)
+    signal = rng.normal(size=100)
+    y = (signal + 0.7 * rng.normal(size=100) > 0).astype(int)
+    z_ship = 0.6 * signal + rng.normal(size=100)
+    sharp, blurred = 1.5 * signal, 1.5 * (signal + 1.2 * rng.normal(size=100))
+    guard = PriorGuard()
+    assert guard.update("shown", z_ship, sharp, y) == 1.0
+    assert guard.beta("shown") == 1.0
+    untested = PriorGuard(shown_z=float("inf"))
+    untested.update("shown", z_ship, sharp, y)
+    assert untested.beta("shown") == pytest.approx(100 / 150)
+    guard.update("unclear", z_ship, blurred, y)
+    assert guard.beta("unclear") <= 100 / 150
+    noise = rng.normal(size=100)
+    guard.update("chance", -3.0 * signal, noise, y)  # shipped upside down, learnt noise
+    assert guard.beta("chance") <= 100 / 150
+    # the same evidence with one label fewer than ``shown_min_labels``: shrunk
+    few = PriorGuard(shown_min_labels=101)
+    few.update("shown", z_ship, sharp, y)
+    assert few.beta("shown") == pytest.approx(100 / 150)
+    # a guard pickled before this test existed has no ``_shown``: shrunk until the next label
+    state = pickle.loads(pickle.dumps(guard)).__dict__
+    for name in ("_shown", "shown_z", "shown_signal_z", "shown_min_labels"):
+        state.pop(name)
+    old = PriorGuard.__new__(PriorGuard)
+    old.__setstate__(state)
+    assert old.beta("shown") == pytest.approx(100 / 150)
+    old.update("shown", z_ship, sharp, y)
+    assert old.beta("shown") == 1.0
+
+
+def test_the_paired_auc_test_agrees_with_a_bootstrap_of_the_difference():
+    """DeLong's standard error of an AUC difference on shared labels, against resampling
+    the labelled posts: correlated scores make it far smaller than either AUC's own."""
+    from models.online_auc import roc_auc
+    from models.auc_significance import auc_difference_z
+
+    rng = np.random.default_rng(8)
+    for n, spread in ((120, 0.8), (400, 0.5)):
+        y = rng.integers(0, 2, n)
+        a = rng.normal(size=n) + y
+        b = 0.7 * a + spread * rng.normal(size=n)
+        gap = roc_auc(y, a) - roc_auc(y, b)
+        draws = [rng.integers(0, n, n) for _ in range(1500)]
+        boot = np.std([roc_auc(y[i], a[i]) - roc_auc(y[i], b[i]) for i in draws])
+        assert auc_difference_z(a, b, y) == pytest.approx(gap / boot, rel=0.12)
+        assert auc_difference_z(b, a, y) == pytest.approx(-auc_difference_z(a, b, y))
+
+
 def test_a_precision_target_that_costs_most_of_the_recall_gives_way_to_the_best_f1():
     """80 % toxic, noisy labels: 90 % precision is met only by flagging half of the toxic
     posts (F1 0.65) where flagging everything scores F1 0.89: the best F1 wins."""
@@ -544,7 +601,7 @@ def test_with_enough_labels_the_guard_trusts_a_learner_that_ranks_as_well_though
     y = (signal + rng.normal(size=400) > 0).astype(int)
     z_ship = 0.5 * signal + rng.normal(size=400)  # ranks worse
     z_learnt = 6.0 * signal  # ranks better, far too sure
-    few = PriorGuard(auc_min_labels=10_000)
+    few = PriorGuard(auc_min_labels=10_000, shown_z=float("inf"))
     stacked = few.update("c", z_ship, z_learnt, y)
     assert 0.0 < stacked < 0.8  # log-loss: the spread costs more than the order gains
     guard = PriorGuard()
@@ -569,7 +626,8 @@ def test_a_few_posts_the_learner_was_sure_of_and_wrong_about_do_not_outweigh_the
     sure = np.argsort(-z_learnt)[:4]
     y[sure], z_learnt[sure] = 0, 6.0
     assert roc_auc(y, z_learnt) > roc_auc(y, z_ship) + 0.1
-    stacking_only = PriorGuard(beta_shrinkage=0.0, auc_min_labels=10_000)
+    stacking_only = PriorGuard(beta_shrinkage=0.0, auc_min_labels=10_000,
+                               shown_z=float("inf"))
     assert stacking_only.update("c", z_ship, z_learnt, y) >= 0.9
 
     def log_loss_choice():
@@ -588,7 +646,8 @@ def test_labels_that_look_like_coin_flips_earn_no_trust_by_ranking():
     y = rng.integers(0, 2, 400)
     z_ship = 2.0 * rng.normal(size=400)
     z_learnt = 4.0 * rng.normal(size=400)
-    stacked = PriorGuard(auc_min_labels=10_000).update("c", z_ship, z_learnt, y)
+    stacked = PriorGuard(auc_min_labels=10_000, shown_z=float("inf")).update(
+        "c", z_ship, z_learnt, y)
     assert stacked < 0.5
     # without the signal test, noise alone would have earned full trust
     assert PriorGuard(signal_z=float("-inf")).update("c", z_ship, z_learnt, y) == 1.0
