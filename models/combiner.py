@@ -69,13 +69,14 @@ better):
   cap only holds a better score back (2/3 at 100 labels, 0.95 at 1,000). From
   ``shown_min_labels`` (50) labels, where the learnt score ranks them better than the
   shipped one out of sample by ``shown_z`` (1.5) paired standard errors (DeLong,
-  :mod:`models.auc_significance`) and better than chance by ``shown_signal_z`` (2; a shipped
-  score the labels rank upside down is beaten by noise), ``β`` is 1, unshrunk, until an
-  update says otherwise. (Commands below, 6 seeds × clean/10 % flipped: checks more than
-  0.01 short on TweetEval validation 7 → 5 of 108, both at 100 labels where the learner
-  alone matched the batch model; TweetEval train 5 → 5, Davidson 2 → 2 of 180; TweetEval
-  train's holdout AUC from 250 labels on +0.001–0.004 on average, each run −0.0002 to
-  +0.007. At 2 standard errors: validation 7 → 7. With 45 % flipped it never fired.)
+  :mod:`models.auc_significance`) and better than chance by ``shown_signal_z`` (2; a
+  shipped score the labels rank upside down is beaten by noise), ``β`` is 1, unshrunk,
+  until an update says otherwise. (Commands below, 6 seeds × clean/10 % flipped: checks
+  more than 0.01 short on TweetEval validation 7 → 5 of 108, both at 100 labels where the
+  learner alone matched the batch model; TweetEval train 5 → 5, Davidson 2 → 2 of 180;
+  TweetEval train's holdout AUC from 250 labels on +0.001–0.004 on average, each run
+  −0.0002 to +0.007. At 2 standard errors: validation 7 → 7. With 45 % flipped it never
+  fired.)
 
 **The level, apart from the reordering.** The learnt logit's mean over the labelled posts
 less the shipped one's (:meth:`~models.learner.CommunityLearner.level`: the community's
@@ -118,9 +119,9 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from models.auc_significance import auc_chance_z, auc_difference_z
 from models.logistic_fit import sigmoid
 from models.online_auc import roc_auc
-from models.auc_significance import auc_chance_z, auc_difference_z
 
 __all__ = ["shipped_logit", "logit", "PriorGuard", "RULE_WEIGHTS", "PROTOTYPE_WEIGHT",
            "PROTOTYPE_OFFSET", "meaning_probability"]
@@ -272,29 +273,29 @@ class PriorGuard:
             return 0.0
         return len(y) / (len(y) + self.shrinkage) * (1.0 - self.level_z / z)
 
-    def _shown_better(self, arr: np.ndarray) -> bool:
+    def _shown_better(self, z_ship, z_learnt, y, learnt_auc: Optional[float]) -> bool:
         """Superiority, out of sample: the learnt score ranks the labels better than the
-        shipped one by ``shown_z`` paired standard errors (:mod:`models.auc_significance`) and
-        better than chance by ``shown_signal_z``, on at least ``shown_min_labels``."""
-        z_ship, z_learnt, y = arr[:, 0], arr[:, 1], arr[:, 2]
-        if len(arr) < self.shown_min_labels or roc_auc(y, z_learnt) is None:
+        shipped one by ``shown_z`` paired standard errors (:mod:`models.auc_significance`)
+        and better than chance by ``shown_signal_z``, on at least ``shown_min_labels``."""
+        if len(y) < self.shown_min_labels or learnt_auc is None:
             return False
-        return (auc_chance_z(roc_auc(y, z_learnt), y) >= self.shown_signal_z
+        return (auc_chance_z(learnt_auc, y) >= self.shown_signal_z
                 and auc_difference_z(z_learnt, z_ship, y) >= self.shown_z)
 
     def _choose(self, arr: np.ndarray) -> tuple[float, bool]:
         """(β, whether the learnt score was shown to rank better, which lifts shrinkage)."""
         if len(arr) < self.min_labels:
             return 0.0, False
-        if self._shown_better(arr):
-            return 1.0, True
         z_ship, z_learnt, y = arr[:, 0], arr[:, 1], arr[:, 2]
+        learnt_auc = roc_auc(y, z_learnt)
+        if self._shown_better(z_ship, z_learnt, y, learnt_auc):
+            return 1.0, True
         losses = [_brier(z_ship + b * (z_learnt - z_ship), y) for b in self.GRID]
         best = int(np.argmin(losses))
         # ties, and gains too small to tell from rounding, stay with the shipped score
         stacked = float(self.GRID[best]) if losses[best] < losses[0] - 1e-9 else 0.0
         shipped = roc_auc(y, z_ship) if len(arr) >= self.auc_min_labels else None
-        if shipped is None or auc_chance_z(roc_auc(y, z_learnt), y) < self.signal_z:
+        if shipped is None or auc_chance_z(learnt_auc, y) < self.signal_z:
             return stacked, False  # too few labels, one class only, or labels like coin flips
         floor = shipped - self.auc_margin
         ranks_as_well = [b for b in self.GRID
