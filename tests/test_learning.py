@@ -530,6 +530,37 @@ def test_a_learner_shown_to_rank_better_out_of_sample_is_trusted_in_full():
     assert old.beta("shown") == 1.0
 
 
+def test_a_lifted_community_keeps_its_lift_until_the_gain_falls_below_the_lower_bar():
+    """Entering the lift takes 1.5 paired standard errors, staying takes 0.5: evidence at
+    about 1.2 keeps a lifted community at β 1 and leaves a new one shrunk, so a community
+    near the line does not switch its scores' blend from one label to the next; evidence
+    that the learnt score ranks worse ends the lift."""
+    from models.auc_significance import auc_difference_z
+    from models.combiner import PriorGuard
+
+    rng = np.random.default_rng(4)
+    signal = rng.normal(size=100)
+    y = (signal + 0.7 * rng.normal(size=100) > 0).astype(int)
+    z_ship = 0.6 * signal + rng.normal(size=100)
+    sharp = 1.5 * signal
+    near = z_ship + 0.01 * (sharp - z_ship)  # barely reordered: a small, real gain
+    worse = z_ship - 0.01 * (sharp - z_ship)
+    assert 0.5 < auc_difference_z(near, z_ship, y) < 1.5 < auc_difference_z(sharp, z_ship, y)
+    assert auc_difference_z(worse, z_ship, y) < 0.5
+    guard = PriorGuard()
+    guard.update("lifted", z_ship, sharp, y)
+    guard.update("lifted", z_ship, near, y)
+    assert guard.beta("lifted") == 1.0
+    guard.update("new", z_ship, near, y)
+    assert guard.beta("new") == pytest.approx(100 / 150)
+    same_bar = PriorGuard(shown_keep_z=1.5)
+    same_bar.update("lifted", z_ship, sharp, y)
+    same_bar.update("lifted", z_ship, near, y)
+    assert same_bar.beta("lifted") == pytest.approx(100 / 150)
+    guard.update("lifted", z_ship, worse, y)
+    assert guard.beta("lifted") < 100 / 150
+
+
 def test_the_paired_auc_test_agrees_with_a_bootstrap_of_the_difference():
     """DeLong's standard error of an AUC difference on shared labels, against resampling
     the labelled posts: correlated scores make it far smaller than either AUC's own."""
