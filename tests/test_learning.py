@@ -491,6 +491,26 @@ def test_the_learnt_level_moves_scores_only_where_the_labels_show_it():
     assert restored.blend("metal", 3.0, -3.0, -6.0) == guard.blend("metal", 3.0, -3.0, -6.0)
 
 
+def test_a_shipped_score_too_sure_of_itself_does_not_move_the_level_alone():
+    """A shipped score that calls every post 99.9 % toxic, in a community whose labels
+    are 85 % toxic, strays from its labels mostly by its own overconfidence: counted
+    with its own spread p(1−p) the labels look twenty-five standard errors astray, and
+    the level would lower every later score as it grew. Read as no surer than 90 %, the
+    count strays by little and the level stays off; labels far beyond that still move it."""
+    from models.combiner import PriorGuard
+
+    guard = PriorGuard(min_labels=4, shrinkage=4, beta_shrinkage=4)
+    sure = np.full(60, 7.0)
+    labels = np.array([1] * 51 + [0] * 9)
+    guard.update("sure", sure, sure - 5.0, labels, level=-5.0)
+    assert guard.level_weight("sure") == 0.0
+    assert guard.blend("sure", 7.0, 2.0, -5.0) == pytest.approx(7.0)  # no level, no reordering
+    half = np.array([1, 0] * 30)  # half "fine here" to posts it was sure of: that shows
+    guard.update("half", sure, sure - 5.0, half, level=-5.0)
+    assert guard.level_weight("half") > 0.5
+    assert PriorGuard(shrinkage=4, level_p_bound=0.0).level_share(sure, labels) > 0.8  # the old count
+
+
 def test_a_learner_shown_to_rank_better_out_of_sample_is_trusted_in_full():
     """Shrinkage holds a community's first hundred scores part way to the shipped ones
     (100 labels: at most 2/3) whatever the evidence; where the learnt score ranks the
